@@ -1,0 +1,189 @@
+//! Command-line definitions (clap) and nothing else. Credentials are never flags: they come
+//! from the environment or the `--config` file.
+
+use crate::engine::Rate;
+use crate::payout::ProviderKind;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const EXIT_CODES: &str = "Exit codes:
+  0  every row settled as paid
+  1  finished, some rows not paid (invalid, rejected, failed, expired, cancelled)
+  2  usage, configuration or input-file error (nothing sent)
+  3  incomplete: links still open or run interrupted (run `payrun poll` later)
+  4  provider unreachable or authentication failed";
+
+#[derive(Debug, Parser)]
+#[command(name = "payrun", version, about = "Pay a sheet of people through payout links, resumably.", after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Journal file (SQLite). Default: payrun.db, or payrun-sandbox.db with --sandbox.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+    /// Configuration file (TOML) with provider credentials, e.g. payrun.toml.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every row of a sheet and print the issues and control totals. No network.
+    Validate(ValidateArgs),
+    /// Validate, create a payout link for every row, follow them, and write the report.
+    Run(RunArgs),
+    /// Refresh open links of one batch or of every batch in the journal.
+    Poll(PollArgs),
+    /// Show batches and their rows per state. No network.
+    Status(StatusArgs),
+    /// Write a batch's report again from the journal.
+    Report(ReportArgs),
+    /// Run the provider simulator as an HTTP server.
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SheetArgs {
+    /// Payout sheet: .csv or .xlsx.
+    pub sheet: PathBuf,
+    /// Worksheet name in an XLSX workbook (default: the first sheet).
+    #[arg(long = "sheet", value_name = "NAME")]
+    pub sheet_name: Option<String>,
+    /// Payment provider.
+    #[arg(long, value_enum, default_value = "paytm")]
+    pub provider: ProviderKind,
+    /// Comment sent with rows whose comments cell is empty (Paytm requires one).
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub sheet: SheetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub sheet: SheetArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Report file (.csv or .xlsx). Default: <sheet>.report.csv beside the sheet.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Pay the valid rows even when some rows are invalid (they are reported as invalid).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Run against the built-in simulator, started in-process, instead of the provider.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Simulator seed for --sandbox (beneficiary behaviour is deterministic per seed).
+    #[arg(long, default_value_t = 1, requires = "sandbox")]
+    pub sandbox_seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// Request rate limit for creates and polls together, e.g. 5/s or 300/m.
+    /// Default: 5/s, or 50/s with --sandbox.
+    #[arg(long, value_name = "RATE")]
+    pub rate: Option<Rate>,
+    /// Requests allowed at once after an idle spell.
+    #[arg(long, default_value_t = std::num::NonZeroU32::MIN)]
+    pub burst: std::num::NonZeroU32,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// How long to keep polling open links before exiting with code 3.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub poll_for: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct PollArgs {
+    /// Batch id (default: every batch with open links).
+    pub batch: Option<String>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Batch id: show its rows by state instead of the list of batches.
+    pub batch: Option<String>,
+    /// Machine-readable JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    pub batch: String,
+    /// Report file (.csv or .xlsx). Default: the sheet's <sheet>.report.csv.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    #[arg(long, default_value = "127.0.0.1:8099")]
+    pub listen: SocketAddr,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Added latency per answer, e.g. 100ms.
+    #[arg(long, value_parser = parse_duration, default_value = "0ms")]
+    pub latency: Duration,
+    /// Requests per second beyond which the simulator answers 429.
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
+    /// Share of requests answered with a 5xx and not processed (0.0-1.0).
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Share of creates that are committed but whose answer is lost (0.0-1.0).
+    #[arg(long, default_value_t = 0.0)]
+    pub lost_answer_rate: f64,
+    /// Beneficiaries act within seconds instead of minutes.
+    #[arg(long)]
+    pub fast: bool,
+}
+
+/// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration; write e.g. 30s, 2m or 1h"))?;
+    Ok(match unit.trim() {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" | "min" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        "d" => Duration::from_secs(n * 86_400),
+        _ => return Err(format!("'{s}' is not a duration; write e.g. 30s, 2m or 1h")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+}

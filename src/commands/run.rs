@@ -1,0 +1,241 @@
+//! `payrun run` and `payrun poll`: set up the journal, the provider and the engine, run
+//! the batch, then write the report and choose the exit code.
+
+use super::{default_report_path, intake, journal_path, Exit};
+use crate::cli::{EngineArgs, PollArgs, RunArgs};
+use crate::config::Settings;
+use crate::engine::{Engine, EngineOptions, Outcome, Pacer, Rate};
+use crate::journal::{now_rfc3339, Batch, Journal, JournalLock, RowState};
+use crate::progress::Progress;
+use crate::provider::paytm::{PaytmClient, PaytmConfig};
+use crate::report;
+use crate::sandbox::{Sandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+const DEFAULT_RATE: &str = "5/s";
+const SANDBOX_RATE: &str = "50/s";
+
+pub async fn run(
+    journal: Option<PathBuf>,
+    config: Option<&Path>,
+    args: RunArgs,
+) -> anyhow::Result<Exit> {
+    let journal_path = journal_path(journal, args.sandbox);
+    let _lock = JournalLock::acquire(&journal_path)?;
+    let journal = Arc::new(Journal::open(&journal_path)?);
+    // Settings are checked before anything is imported, so a missing key costs nothing.
+    let settings = if args.sandbox {
+        None
+    } else {
+        Some(Settings::load(config)?.paytm()?)
+    };
+    let intake = intake::read(&args.sheet, Some(&journal))?;
+
+    let batch = match journal.batch(&intake.batch_id)? {
+        Some(batch) => {
+            eprintln!("resuming batch {} ({})", batch.id, batch.sheet_path);
+            batch
+        }
+        None => {
+            if intake.invalid_count() > 0 && !args.skip_invalid {
+                for issue in intake.issues() {
+                    eprintln!("{issue}");
+                }
+                eprintln!("{}: {}", intake.sheet_path.display(), intake.totals_text());
+                eprintln!("nothing was sent: fix the rows above, or pass --skip-invalid to pay only the valid rows");
+                return Ok(Exit::Input);
+            }
+            let batch = Batch {
+                id: intake.batch_id.clone(),
+                sheet_path: intake.sheet_path.display().to_string(),
+                sheet_name: intake.sheet_name.clone(),
+                sheet_sha256: intake.sheet_sha256.clone(),
+                provider: args.sheet.provider,
+                headers: intake.headers.clone(),
+                created_at: now_rfc3339(),
+                row_count: intake.rows.len() as u64,
+                valid_count: intake.valid().count() as u64,
+                total_paise: intake.total().paise(),
+            };
+            journal.import(&batch, &intake.import_rows())?;
+            eprintln!("batch {}: {}", batch.id, intake.totals_text());
+            batch
+        }
+    };
+
+    let sandbox = if args.sandbox {
+        let config = SandboxConfig {
+            seed: args.sandbox_seed,
+            ..SandboxConfig::fast()
+        };
+        let sandbox = Sandbox::start(config, ([127, 0, 0, 1], 0).into())
+            .await
+            .context("cannot start the built-in simulator")?;
+        eprintln!("simulator listening on {}", sandbox.base_url());
+        Some(sandbox)
+    } else {
+        None
+    };
+    let paytm = match (&sandbox, settings) {
+        (Some(sb), _) => sandbox_config(sb),
+        (None, Some(cfg)) => cfg,
+        (None, None) => unreachable!("settings are loaded whenever there is no sandbox"),
+    };
+    let default_rate = if args.sandbox {
+        SANDBOX_RATE
+    } else {
+        DEFAULT_RATE
+    };
+    let exit = drive(
+        &journal,
+        paytm,
+        &args.engine,
+        default_rate,
+        &[batch],
+        args.report.as_deref(),
+        true,
+    )
+    .await?;
+    if let Some(sb) = sandbox {
+        sb.shutdown().await;
+    }
+    Ok(exit)
+}
+
+pub async fn poll(
+    journal: Option<PathBuf>,
+    config: Option<&Path>,
+    args: PollArgs,
+) -> anyhow::Result<Exit> {
+    let journal_path = journal_path(journal, false);
+    if !journal_path.exists() {
+        anyhow::bail!(
+            "journal {} does not exist; run a sheet first, or pass --journal",
+            journal_path.display()
+        );
+    }
+    let _lock = JournalLock::acquire(&journal_path)?;
+    let journal = Arc::new(Journal::open(&journal_path)?);
+    let paytm = Settings::load(config)?.paytm()?;
+    let batches = match &args.batch {
+        Some(id) => vec![journal
+            .batch(id)?
+            .with_context(|| format!("no batch {id} in {}", journal_path.display()))?],
+        None => journal.batches()?,
+    };
+    drive(
+        &journal,
+        paytm,
+        &args.engine,
+        DEFAULT_RATE,
+        &batches,
+        None,
+        false,
+    )
+    .await
+}
+
+/// Runs the engine over `batches` (with `create`, sending what is queued; always
+/// reconciling and polling what is open), writes each batch's report, prints its summary,
+/// and returns the most serious exit code.
+async fn drive(
+    journal: &Arc<Journal>,
+    paytm: PaytmConfig,
+    args: &EngineArgs,
+    default_rate: &str,
+    batches: &[Batch],
+    report_path: Option<&Path>,
+    create: bool,
+) -> anyhow::Result<Exit> {
+    let rate = args
+        .rate
+        .unwrap_or_else(|| default_rate.parse::<Rate>().expect("default rate parses"));
+    let pacer = Arc::new(Pacer::new(rate, args.burst));
+    let client = Arc::new(PaytmClient::new(paytm).context("cannot set up the Paytm client")?);
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "interrupted: no new links will be created; finishing the requests in flight"
+            );
+            on_signal.cancel();
+        }
+    });
+    let opts = EngineOptions {
+        concurrency: args.concurrency.into(),
+        poll_for: args.poll_for,
+        ..EngineOptions::default()
+    };
+    let mut worst = Exit::AllPaid;
+    for batch in batches {
+        let summary = journal.summary(&batch.id)?;
+        let to_send = summary.rows(RowState::Queued)
+            + summary.rows(RowState::Sending)
+            + summary.rows(RowState::Unknown);
+        let unsettled = summary
+            .states
+            .iter()
+            .filter(|s| !s.state.is_terminal())
+            .map(|s| s.rows)
+            .sum();
+        if unsettled == 0 && !create {
+            continue; // nothing left to poll in this batch
+        }
+        let progress = Progress::new(to_send, unsettled);
+        let engine = Engine::new(
+            Arc::clone(journal),
+            Arc::clone(&client),
+            Arc::clone(&pacer),
+            opts.clone(),
+            stop.clone(),
+            progress.clone(),
+        );
+        let outcome = if create {
+            engine.run(&batch.id).await?
+        } else {
+            engine.poll(&batch.id).await?
+        };
+        progress.finish();
+        let path = report_path
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| default_report_path(Path::new(&batch.sheet_path)));
+        let summary = super::status::write_report(journal, batch, &path)?;
+        println!(
+            "batch {} ({}):\n{}",
+            batch.id,
+            batch.sheet_path,
+            report::summary_text(&summary)
+        );
+        println!("report: {}", path.display());
+        let exit = match outcome {
+            Outcome::ProviderDown(why) => {
+                eprintln!("stopped: {why}");
+                Exit::ProviderDown
+            }
+            Outcome::Incomplete => {
+                eprintln!("links are still open or rows unresolved; run `payrun poll` later to follow them");
+                Exit::Incomplete
+            }
+            Outcome::Settled => Exit::settled(&summary),
+        };
+        worst = worst.max(exit);
+        if stop.is_cancelled() || exit == Exit::ProviderDown {
+            break;
+        }
+    }
+    Ok(worst)
+}
+
+fn sandbox_config(sandbox: &Sandbox) -> PaytmConfig {
+    PaytmConfig {
+        mid: SANDBOX_MID.into(),
+        merchant_key: SANDBOX_KEY.into(),
+        subwallet_guid: SANDBOX_SUBWALLET.into(),
+        base_url: sandbox.base_url(),
+        timeout: std::time::Duration::from_secs(10),
+    }
+}

@@ -1,0 +1,110 @@
+//! `payrun status` and `payrun report`: read-only views of the journal. No network.
+
+use super::{default_report_path, Exit};
+use crate::cli::{ReportArgs, StatusArgs};
+use crate::journal::{Batch, Journal, JournalError, RowState, Summary};
+use crate::money::Amount;
+use crate::report;
+use anyhow::Context;
+use std::path::Path;
+
+pub fn status(journal_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
+    let journal = open_existing(journal_path)?;
+    let batches = match &args.batch {
+        Some(id) => vec![find(&journal, id)?],
+        None => journal.batches()?,
+    };
+    let mut views = Vec::new();
+    for batch in batches {
+        let summary = journal.summary(&batch.id)?;
+        views.push((batch, summary));
+    }
+    if args.json {
+        let json: Vec<_> = views
+            .iter()
+            .map(|(b, s)| serde_json::json!({ "batch": b, "summary": s }))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(Exit::AllPaid);
+    }
+    if views.is_empty() {
+        println!("no batches in {}", journal_path.display());
+    }
+    for (batch, summary) in &views {
+        println!(
+            "batch {}  provider {}  created {}  sheet {}",
+            batch.id,
+            batch.provider.as_str(),
+            batch.created_at,
+            batch.sheet_path
+        );
+        print!("{}", report::summary_text(summary));
+        if args.batch.is_some() {
+            print_rows(&journal, batch)?;
+        }
+        println!();
+    }
+    Ok(Exit::AllPaid)
+}
+
+fn print_rows(journal: &Journal, batch: &Batch) -> Result<(), JournalError> {
+    let lines = journal.report_rows(&batch.id)?;
+    for state in RowState::ALL {
+        let rows: Vec<_> = lines.iter().filter(|l| l.row.state == state).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        println!("{state}:");
+        for l in rows {
+            println!(
+                "  row {:>6}  {:<40}  {:>12}  {}",
+                l.row.row_no,
+                l.row.order_id.as_deref().unwrap_or("-"),
+                Amount::from_paise(l.amount_paise).to_string(),
+                l.row.provider_message.as_deref().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn report(journal_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
+    let journal = open_existing(journal_path)?;
+    let batch = find(&journal, &args.batch)?;
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_report_path(Path::new(&batch.sheet_path)));
+    let summary = write_report(&journal, &batch, &path)?;
+    print!("{}", report::summary_text(&summary));
+    println!("report: {}", path.display());
+    Ok(Exit::AllPaid)
+}
+
+/// Writes a batch's report from the journal and returns its summary.
+pub fn write_report(journal: &Journal, batch: &Batch, path: &Path) -> anyhow::Result<Summary> {
+    let lines = journal.report_rows(&batch.id)?;
+    let summary = journal.summary(&batch.id)?;
+    let rows: Vec<_> = lines.into_iter().map(|l| l.row).collect();
+    report::write(path, &batch.headers, &rows, &summary)?;
+    Ok(summary)
+}
+
+fn open_existing(path: &Path) -> anyhow::Result<Journal> {
+    if !path.exists() {
+        anyhow::bail!(
+            "journal {} does not exist; pass --journal PATH",
+            path.display()
+        );
+    }
+    Ok(Journal::open(path)?)
+}
+
+fn find(journal: &Journal, id: &str) -> anyhow::Result<Batch> {
+    journal.batch(id)?.with_context(|| {
+        format!(
+            "no batch {id} in {}; `payrun status` lists the batches",
+            journal.path().display()
+        )
+    })
+}

@@ -1,0 +1,163 @@
+//! The create stage: queued rows are claimed in groups (one commit marks the whole group
+//! `sending`), then sent under the rate limit and the in-flight cap. Each answer is
+//! journaled before anything else happens to that row.
+
+use super::reconcile::Resolution;
+use super::{backoff, Engine, EngineError};
+use crate::journal::{Claimed, JournalError, RowState, Update};
+use crate::provider::{Provider, ProviderError};
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+impl<P: Provider> Engine<P> {
+    /// Sends every queued row of the batch, until none is left or the run stops.
+    pub(super) async fn create_all(self: &Arc<Self>, batch_id: &str) -> Result<(), EngineError> {
+        let slots = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        loop {
+            // Reap finished tasks first: a journal error must stop the stage.
+            while let Some(done) = tasks.try_join_next() {
+                done.map_err(super::join_error)??;
+            }
+            if !self.proceeding() {
+                break;
+            }
+            let permits = self.free_slots(&slots).await;
+            let claimed = self
+                .journal
+                .claim(batch_id, permits.len(), self.opts.max_requests)?;
+            if claimed.is_empty() {
+                drop(permits);
+                // Rows in flight may come back to the queue (a lookup that finds nothing).
+                match tasks.join_next().await {
+                    Some(done) => {
+                        done.map_err(super::join_error)??;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            for (claim, permit) in claimed.into_iter().zip(permits) {
+                self.progress.moved(RowState::Queued, RowState::Sending);
+                let engine = Arc::clone(self);
+                tasks.spawn(async move { engine.create_one(claim, permit).await });
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.map_err(super::join_error)??;
+        }
+        Ok(())
+    }
+
+    /// Waits for one free in-flight slot, then takes every other slot free right now, so
+    /// a whole group can be claimed in one commit.
+    async fn free_slots(&self, slots: &Arc<Semaphore>) -> Vec<OwnedSemaphorePermit> {
+        let mut permits = Vec::new();
+        tokio::select! {
+            p = Arc::clone(slots).acquire_owned() => permits.extend(p.ok()),
+            _ = self.stop.cancelled() => return permits,
+        }
+        while let Ok(p) = Arc::clone(slots).try_acquire_owned() {
+            permits.push(p);
+        }
+        permits
+    }
+
+    async fn create_one(
+        &self,
+        claim: Claimed,
+        _slot: OwnedSemaphorePermit,
+    ) -> Result<(), JournalError> {
+        let Claimed { attempt, row } = claim;
+        let put_back = |message: &str| {
+            self.journal.update(
+                attempt.id,
+                &Update {
+                    state: Some(RowState::Queued),
+                    message: Some(message),
+                    ..Default::default()
+                },
+            )?;
+            self.progress.moved(RowState::Sending, RowState::Queued);
+            Ok::<(), JournalError>(())
+        };
+        for try_no in 1..=self.opts.max_tries {
+            self.pacer.ready().await;
+            match self.provider.create(&row).await {
+                Ok(info) => {
+                    self.record_link(&attempt, &info, false)?;
+                    return Ok(());
+                }
+                Err(ProviderError::Rejected { code, message }) => {
+                    self.journal.update(
+                        attempt.id,
+                        &Update {
+                            state: Some(RowState::Rejected),
+                            code: Some(&code),
+                            message: Some(&message),
+                            ..Default::default()
+                        },
+                    )?;
+                    self.progress.moved(RowState::Sending, RowState::Rejected);
+                    return Ok(());
+                }
+                Err(ProviderError::Fatal { code, message }) => {
+                    // Credentials refused: nothing was created, so the row can wait in the queue.
+                    put_back(&format!(
+                        "not sent: provider refused our credentials ({code})"
+                    ))?;
+                    self.provider_down(format!(
+                        "provider refused our credentials ({code}): {message}"
+                    ));
+                    return Ok(());
+                }
+                Err(ProviderError::Ambiguous { message }) => {
+                    tracing::warn!(order_id = %attempt.order_id, "create had no usable answer: {message}");
+                    self.journal.update(
+                        attempt.id,
+                        &Update {
+                            state: Some(RowState::Unknown),
+                            message: Some(&message),
+                            ..Default::default()
+                        },
+                    )?;
+                    self.progress.moved(RowState::Sending, RowState::Unknown);
+                    let unknown = crate::journal::Attempt {
+                        state: RowState::Unknown,
+                        ..attempt.clone()
+                    };
+                    // NotFound puts the row back in the queue; the stage claims it again.
+                    let _: Resolution = self.resolve(&unknown).await?;
+                    return Ok(());
+                }
+                Err(ProviderError::Retryable {
+                    after,
+                    code,
+                    message,
+                }) => {
+                    tracing::debug!(order_id = %attempt.order_id, "provider busy ({code}): {message}");
+                    if let Some(after) = after {
+                        self.pacer.pause_for(after);
+                    }
+                    if try_no == self.opts.max_tries {
+                        put_back(&format!(
+                            "not sent: provider busy ({code}) after {try_no} tries"
+                        ))?;
+                        self.provider_down(format!(
+                            "provider unreachable or busy after {try_no} tries ({code}): {message}"
+                        ));
+                        return Ok(());
+                    }
+                    if self.stop.is_cancelled() || !self.nap(backoff(try_no)).await {
+                        put_back(&format!(
+                            "not sent: run stopped while the provider was busy ({code})"
+                        ))?;
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

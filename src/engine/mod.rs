@@ -1,0 +1,198 @@
+//! The engine: drives one batch from the journal through reconcile -> create -> poll.
+//! Every decision is taken from a provider answer's class and committed to the journal
+//! before the next request about that row. Stages live in their own files.
+
+mod create;
+mod pacer;
+mod poll;
+mod reconcile;
+
+pub use pacer::{backoff, Pacer, Rate};
+
+use crate::journal::{now_ms, Attempt, Journal, JournalError, RowState, Update};
+use crate::progress::Progress;
+use crate::provider::{LinkInfo, Provider};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Requests in flight at once, creates and polls together.
+    pub concurrency: usize,
+    /// How long the poll stage may run before the engine gives up and reports open links.
+    pub poll_for: Duration,
+    /// Retryable answers (429, busy, refused connection) tolerated per request before the
+    /// row is put back in the queue and the provider is reported unreachable.
+    pub max_tries: u32,
+    /// Create requests allowed per attempt over its whole life, so a row that keeps getting
+    /// no answer is left for a person instead of being sent forever.
+    pub max_requests: u32,
+    /// First and longest pause between two status polls of one link.
+    pub poll_interval: (Duration, Duration),
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            concurrency: 8,
+            poll_for: Duration::from_secs(120),
+            max_tries: 8,
+            max_requests: 10,
+            poll_interval: (Duration::from_secs(2), Duration::from_secs(60)),
+        }
+    }
+}
+
+/// How a run ended, in the terms of the exit codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing left to do for this batch (rows may still be unpaid: see the summary).
+    Settled,
+    /// Links still open, rows still queued or unresolved, or the run was interrupted.
+    Incomplete,
+    /// The provider refused our credentials or stayed unreachable: the batch was stopped.
+    ProviderDown(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+pub struct Engine<P> {
+    journal: Arc<Journal>,
+    provider: Arc<P>,
+    pacer: Arc<Pacer>,
+    opts: EngineOptions,
+    stop: CancellationToken,
+    /// Set once when the provider refuses us for good; stops every stage.
+    down: Mutex<Option<String>>,
+    progress: Progress,
+}
+
+impl<P: Provider> Engine<P> {
+    pub fn new(
+        journal: Arc<Journal>,
+        provider: Arc<P>,
+        pacer: Arc<Pacer>,
+        opts: EngineOptions,
+        stop: CancellationToken,
+        progress: Progress,
+    ) -> Arc<Self> {
+        Arc::new(Engine {
+            journal,
+            provider,
+            pacer,
+            opts,
+            stop,
+            down: Mutex::new(None),
+            progress,
+        })
+    }
+
+    /// Reconciles, creates and polls one batch.
+    pub async fn run(self: &Arc<Self>, batch_id: &str) -> Result<Outcome, EngineError> {
+        self.reconcile(batch_id).await?;
+        if self.proceeding() {
+            self.create_all(batch_id).await?;
+        }
+        if self.proceeding() {
+            let deadline = tokio::time::Instant::now() + self.opts.poll_for;
+            self.poll_until(batch_id, deadline).await?;
+        }
+        self.outcome(batch_id)
+    }
+
+    /// Resolves unknown rows, then polls open links until settled or `poll_for` ran out.
+    pub async fn poll(self: &Arc<Self>, batch_id: &str) -> Result<Outcome, EngineError> {
+        let deadline = tokio::time::Instant::now() + self.opts.poll_for;
+        self.reconcile(batch_id).await?;
+        if self.proceeding() {
+            self.poll_until(batch_id, deadline).await?;
+        }
+        self.outcome(batch_id)
+    }
+
+    fn outcome(&self, batch_id: &str) -> Result<Outcome, EngineError> {
+        if let Some(why) = self.down.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(Outcome::ProviderDown(why));
+        }
+        let summary = self.journal.summary(batch_id)?;
+        let unsettled = summary
+            .states
+            .iter()
+            .any(|s| !s.state.is_terminal() && s.rows > 0);
+        Ok(if unsettled || self.stop.is_cancelled() {
+            Outcome::Incomplete
+        } else {
+            Outcome::Settled
+        })
+    }
+
+    fn proceeding(&self) -> bool {
+        !self.stop.is_cancelled()
+            && self
+                .down
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_none()
+    }
+
+    /// Records that the provider cannot be used, and stops new work.
+    fn provider_down(&self, why: String) {
+        tracing::error!("{why}");
+        let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        down.get_or_insert(why);
+    }
+
+    /// Journals what the provider said about an attempt's link.
+    /// `polled` counts the answer as one more status poll of the link.
+    fn record_link(
+        &self,
+        attempt: &Attempt,
+        info: &LinkInfo,
+        polled: bool,
+    ) -> Result<RowState, JournalError> {
+        let state = RowState::from(info.state);
+        let next = now_ms() + self.poll_delay(attempt.polls + 1).as_millis() as i64;
+        let now = self.journal.update(
+            attempt.id,
+            &Update {
+                state: Some(state),
+                info: Some(info),
+                next_poll_at: Some(next),
+                count_poll: polled,
+                ..Default::default()
+            },
+        )?;
+        if now != attempt.state {
+            self.progress.moved(attempt.state, now);
+        }
+        Ok(now)
+    }
+
+    /// Pause before poll number `polls` (1-based) of a link: doubling from the first
+    /// interval up to the longest.
+    fn poll_delay(&self, polls: u32) -> Duration {
+        let (first, longest) = self.opts.poll_interval;
+        first
+            .saturating_mul(1 << polls.saturating_sub(1).min(16))
+            .min(longest)
+    }
+
+    /// Sleeps for `d` unless the run is stopped first; false when stopped.
+    async fn nap(&self, d: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => true,
+            _ = self.stop.cancelled() => false,
+        }
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> EngineError {
+    EngineError::Task(e.to_string())
+}

@@ -1,0 +1,146 @@
+//! Request pacing shared by every sender: the configured rate limit (governor), a pause
+//! that a `Retry-After` imposes on all senders at once, and retry backoff with full jitter.
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rand::Rng;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A request rate such as `20/s`, `600/m` or `5/100ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub requests: NonZeroU32,
+    pub per: Duration,
+}
+
+impl FromStr for Rate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!("'{s}' is not a rate; write requests per period, like 20/s, 600/m or 5/100ms")
+        };
+        let (n, unit) = s.trim().split_once('/').ok_or_else(bad)?;
+        let requests: NonZeroU32 = n.trim().parse().map_err(|_| bad())?;
+        let unit = unit.trim();
+        let digits_end = unit
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(unit.len());
+        let count: u64 = if digits_end == 0 {
+            1
+        } else {
+            unit[..digits_end].parse().map_err(|_| bad())?
+        };
+        let base = match &unit[digits_end..] {
+            "ms" => Duration::from_millis(1),
+            "s" | "sec" => Duration::from_secs(1),
+            "m" | "min" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        let per = base * u32::try_from(count).map_err(|_| bad())?;
+        if per.is_zero() {
+            return Err(bad());
+        }
+        Ok(Rate { requests, per })
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}ms", self.requests, self.per.as_millis())
+    }
+}
+
+pub struct Pacer {
+    limiter: DefaultDirectRateLimiter,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl Pacer {
+    /// `burst` is how many requests may go at once after an idle spell (at least 1).
+    pub fn new(rate: Rate, burst: NonZeroU32) -> Pacer {
+        let period = rate.per / rate.requests.get();
+        let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
+            .expect("period is non-zero")
+            .allow_burst(burst);
+        Pacer {
+            limiter: RateLimiter::direct(quota),
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// Waits until a request may be sent: no pause in force and the rate limit allows it.
+    pub async fn ready(&self) {
+        loop {
+            if let Some(until) = self.paused() {
+                tokio::time::sleep_until(until).await;
+                continue;
+            }
+            self.limiter.until_ready().await;
+            // A pause that started while we waited for the limiter applies to us too.
+            if self.paused().is_none() {
+                return;
+            }
+        }
+    }
+
+    /// Stops every sender until `after` has passed (the provider's `Retry-After`).
+    pub fn pause_for(&self, after: Duration) {
+        let until = Instant::now() + after;
+        let mut p = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        if p.is_none_or(|t| t < until) {
+            *p = Some(until);
+        }
+    }
+
+    fn paused(&self) -> Option<Instant> {
+        let p = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        p.filter(|t| *t > Instant::now())
+    }
+}
+
+/// Exponential backoff with full jitter for retry number `attempt` (1-based).
+pub fn backoff(attempt: u32) -> Duration {
+    const BASE_MS: u64 = 250;
+    const CAP_MS: u64 = 30_000;
+    let ceiling = BASE_MS.saturating_mul(1 << attempt.min(16)).min(CAP_MS);
+    Duration::from_millis(rand::rng().random_range(0..=ceiling))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rates() {
+        let r: Rate = "20/s".parse().unwrap();
+        assert_eq!((r.requests.get(), r.per), (20, Duration::from_secs(1)));
+        let r: Rate = "600/m".parse().unwrap();
+        assert_eq!((r.requests.get(), r.per), (600, Duration::from_secs(60)));
+        let r: Rate = "5/100ms".parse().unwrap();
+        assert_eq!((r.requests.get(), r.per), (5, Duration::from_millis(100)));
+        for bad in ["", "20", "0/s", "x/s", "20/parsec", "20/0s"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn backoff_stays_within_its_ceiling() {
+        for attempt in 1..40 {
+            assert!(backoff(attempt) <= Duration::from_secs(30));
+        }
+        assert!(backoff(1) <= Duration::from_millis(500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_sender() {
+        let pacer = Pacer::new("1000/s".parse().unwrap(), NonZeroU32::new(10).unwrap());
+        let start = Instant::now();
+        pacer.pause_for(Duration::from_secs(2));
+        pacer.ready().await;
+        assert!(start.elapsed() >= Duration::from_secs(2));
+    }
+}

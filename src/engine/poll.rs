@@ -1,0 +1,99 @@
+//! The poll stage: open links are looked up when their next poll is due, with a doubling
+//! interval, until every link is settled, the deadline passes or the run stops.
+
+use super::{backoff, Engine, EngineError};
+use crate::journal::{now_ms, Attempt, JournalError, Update};
+use crate::provider::{Lookup, Provider, ProviderError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+impl<P: Provider> Engine<P> {
+    pub(super) async fn poll_until(
+        self: &Arc<Self>,
+        batch_id: &str,
+        deadline: Instant,
+    ) -> Result<(), EngineError> {
+        let slots = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
+        while self.proceeding() && Instant::now() < deadline {
+            let due = self.journal.due_polls(batch_id, now_ms(), 512)?;
+            if due.is_empty() {
+                let Some(next) = self.journal.next_poll_at(batch_id)? else {
+                    break; // nothing open
+                };
+                let wait = Duration::from_millis((next - now_ms()).max(10) as u64);
+                let until = (Instant::now() + wait).min(deadline);
+                if !self
+                    .nap(until.saturating_duration_since(Instant::now()))
+                    .await
+                {
+                    break;
+                }
+                continue;
+            }
+            let mut tasks = JoinSet::new();
+            for attempt in due {
+                let engine = Arc::clone(self);
+                let slots = Arc::clone(&slots);
+                tasks.spawn(async move {
+                    let _slot = slots.acquire_owned().await.ok();
+                    engine.poll_one(&attempt).await
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.map_err(super::join_error)??;
+            }
+        }
+        Ok(())
+    }
+
+    async fn poll_one(&self, attempt: &Attempt) -> Result<(), JournalError> {
+        if !self.proceeding() {
+            return Ok(());
+        }
+        self.pacer.ready().await;
+        let later = |polls: u32| now_ms() + self.poll_delay(polls).as_millis() as i64;
+        match self.provider.status(&attempt.order_id).await {
+            Ok(Lookup::Found(info)) => {
+                self.record_link(attempt, &info, true)?;
+            }
+            Ok(Lookup::NotFound) => {
+                // The link was created and journaled; a provider that briefly cannot find it
+                // is asked again later, never answered with a second link.
+                tracing::warn!(order_id = %attempt.order_id, "provider cannot find an open link; asking again later");
+                self.journal.update(
+                    attempt.id,
+                    &Update {
+                        message: Some("provider could not find this link at the last poll"),
+                        next_poll_at: Some(later(attempt.polls + 1)),
+                        count_poll: true,
+                        ..Default::default()
+                    },
+                )?;
+            }
+            Err(ProviderError::Fatal { code, message }) => {
+                self.provider_down(format!("status lookup refused ({code}): {message}"));
+            }
+            Err(e) => {
+                if let ProviderError::Retryable {
+                    after: Some(after), ..
+                } = &e
+                {
+                    self.pacer.pause_for(*after);
+                }
+                tracing::debug!(order_id = %attempt.order_id, "status poll failed: {e}");
+                let retry_in = backoff(attempt.polls.max(1)).max(Duration::from_secs(1));
+                self.journal.update(
+                    attempt.id,
+                    &Update {
+                        next_poll_at: Some(now_ms() + retry_in.as_millis() as i64),
+                        ..Default::default()
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+}

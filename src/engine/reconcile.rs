@@ -1,0 +1,104 @@
+//! Reconciliation: an attempt whose create may have reached the provider (`sending` after a
+//! crash, `unknown` after a lost answer) is looked up by its order id before anything is
+//! sent again. Found: the link is journaled. Not found: the create never happened, and the
+//! row goes back to the queue to be sent with the same order id.
+
+use super::{backoff, Engine, EngineError};
+use crate::journal::{Attempt, JournalError, RowState, Update};
+use crate::provider::{Lookup, Provider, ProviderError};
+use std::sync::Arc;
+use tokio::task::JoinSet;
+
+/// What a lookup established.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Resolution {
+    Found,
+    NotFound,
+    /// No answer could be had; the attempt stays `unknown` for the next run.
+    Unresolved,
+}
+
+impl<P: Provider> Engine<P> {
+    /// Resolves every `sending` and `unknown` attempt of the batch.
+    pub(super) async fn reconcile(self: &Arc<Self>, batch_id: &str) -> Result<(), EngineError> {
+        let pending = self
+            .journal
+            .attempts_in(batch_id, &[RowState::Sending, RowState::Unknown])?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            "reconciling {} rows whose last create had no answer",
+            pending.len()
+        );
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.opts.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for attempt in pending {
+            let engine = Arc::clone(self);
+            let slots = Arc::clone(&slots);
+            tasks.spawn(async move {
+                let _slot = slots.acquire_owned().await.ok();
+                engine.resolve(&attempt).await.map(|_| ())
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.map_err(super::join_error)??;
+        }
+        Ok(())
+    }
+
+    /// Looks one attempt up by order id, retrying transient failures a few times.
+    pub(super) async fn resolve(&self, attempt: &Attempt) -> Result<Resolution, JournalError> {
+        for try_no in 1..=self.opts.max_tries {
+            if !self.proceeding() {
+                break;
+            }
+            self.pacer.ready().await;
+            match self.provider.status(&attempt.order_id).await {
+                Ok(Lookup::Found(info)) => {
+                    self.record_link(attempt, &info, false)?;
+                    return Ok(Resolution::Found);
+                }
+                Ok(Lookup::NotFound) => {
+                    self.journal.update(
+                        attempt.id,
+                        &Update {
+                            state: Some(RowState::Queued),
+                            message: Some("provider has no link for this order id; it will be sent again with the same order id"),
+                            ..Default::default()
+                        },
+                    )?;
+                    self.progress.moved(attempt.state, RowState::Queued);
+                    return Ok(Resolution::NotFound);
+                }
+                Err(ProviderError::Fatal { code, message }) => {
+                    self.provider_down(format!("status lookup refused ({code}): {message}"));
+                    break;
+                }
+                Err(ProviderError::Retryable {
+                    after: Some(after), ..
+                }) => {
+                    self.pacer.pause_for(after);
+                }
+                Err(e) => {
+                    tracing::warn!(order_id = %attempt.order_id, "status lookup failed: {e}");
+                    if !self.nap(backoff(try_no)).await {
+                        break;
+                    }
+                }
+            }
+        }
+        if attempt.state != RowState::Unknown {
+            self.journal.update(
+                attempt.id,
+                &Update {
+                    state: Some(RowState::Unknown),
+                    message: Some("no answer to the status lookup; run payrun again to reconcile"),
+                    ..Default::default()
+                },
+            )?;
+            self.progress.moved(attempt.state, RowState::Unknown);
+        }
+        Ok(Resolution::Unresolved)
+    }
+}

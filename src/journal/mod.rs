@@ -1,0 +1,1032 @@
+//! The journal: a SQLite database (WAL) that is the only source of truth about a batch.
+//! Every state change is committed here before the engine acts on it; the report is
+//! regenerated from it. One connection, behind a mutex that is never held across an await.
+
+mod lock;
+mod state;
+
+pub use lock::{JournalLock, LockError};
+pub use state::RowState;
+
+use crate::payout::{PayoutRow, ProviderKind};
+use crate::provider::LinkInfo;
+use rusqlite::{params, Connection};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+const SCHEMA_VERSION: i32 = 1;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE batches (
+    id           TEXT PRIMARY KEY,
+    sheet_path   TEXT NOT NULL,
+    sheet_name   TEXT,
+    sheet_sha256 TEXT NOT NULL,
+    provider     TEXT NOT NULL,
+    headers      TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    row_count    INTEGER NOT NULL,
+    valid_count  INTEGER NOT NULL,
+    total_paise  INTEGER NOT NULL,
+    UNIQUE (sheet_sha256, provider)
+);
+CREATE TABLE rows (
+    batch_id TEXT NOT NULL REFERENCES batches(id),
+    row_no   INTEGER NOT NULL,
+    cells    TEXT NOT NULL,
+    payout   TEXT,
+    issues   TEXT,
+    PRIMARY KEY (batch_id, row_no)
+);
+CREATE TABLE attempts (
+    id               INTEGER PRIMARY KEY,
+    batch_id         TEXT NOT NULL,
+    row_no           INTEGER NOT NULL,
+    attempt_no       INTEGER NOT NULL,
+    order_id         TEXT NOT NULL UNIQUE,
+    state            TEXT NOT NULL,
+    link_id          TEXT,
+    link_url         TEXT,
+    provider_status  TEXT,
+    provider_code    TEXT,
+    provider_message TEXT,
+    requests         INTEGER NOT NULL DEFAULT 0,
+    polls            INTEGER NOT NULL DEFAULT 0,
+    next_poll_at     INTEGER,
+    updated_at       TEXT NOT NULL,
+    UNIQUE (batch_id, row_no, attempt_no),
+    FOREIGN KEY (batch_id, row_no) REFERENCES rows(batch_id, row_no)
+);
+CREATE INDEX attempts_by_state ON attempts (batch_id, state, next_poll_at);
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY,
+    at         TEXT NOT NULL,
+    batch_id   TEXT,
+    row_no     INTEGER,
+    order_id   TEXT,
+    kind       TEXT NOT NULL,
+    from_state TEXT,
+    to_state   TEXT,
+    detail     TEXT
+);
+CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_append_only_d BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("journal {path} was written by a newer payrun (schema {found}, this payrun knows {known}); upgrade payrun")]
+    TooNew {
+        path: PathBuf,
+        found: i32,
+        known: i32,
+    },
+    #[error("journal {path}: stored data is damaged: {message}")]
+    Corrupt { path: PathBuf, message: String },
+}
+
+type Result<T> = std::result::Result<T, JournalError>;
+
+/// A batch: one sheet paid through one provider.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Batch {
+    pub id: String,
+    pub sheet_path: String,
+    pub sheet_name: Option<String>,
+    pub sheet_sha256: String,
+    pub provider: ProviderKind,
+    pub headers: Vec<String>,
+    pub created_at: String,
+    pub row_count: u64,
+    pub valid_count: u64,
+    pub total_paise: i64,
+}
+
+/// One sheet row to import: its cells as displayed, and the validation outcome.
+pub struct ImportRow {
+    pub row_no: u64,
+    pub cells: Vec<String>,
+    pub payout: std::result::Result<PayoutRow, Vec<String>>,
+}
+
+/// An attempt the engine works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub id: i64,
+    pub row_no: u64,
+    pub order_id: String,
+    pub state: RowState,
+    pub link_id: Option<String>,
+    pub polls: u32,
+    pub requests: u32,
+}
+
+/// An attempt claimed for a create request: the row to send, with this attempt's order id.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub attempt: Attempt,
+    pub row: PayoutRow,
+}
+
+/// A state change with what the provider said.
+#[derive(Debug, Clone, Default)]
+pub struct Update<'a> {
+    pub state: Option<RowState>,
+    pub info: Option<&'a LinkInfo>,
+    pub code: Option<&'a str>,
+    pub message: Option<&'a str>,
+    /// Unix milliseconds of the next status poll (`None` clears it).
+    pub next_poll_at: Option<i64>,
+    pub count_poll: bool,
+}
+
+/// Count and amount of rows per state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub states: Vec<StateTotal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StateTotal {
+    pub state: RowState,
+    pub rows: u64,
+    pub paise: i64,
+}
+
+impl Summary {
+    pub fn rows(&self, state: RowState) -> u64 {
+        self.get(state).map_or(0, |s| s.rows)
+    }
+
+    pub fn paise(&self, state: RowState) -> i64 {
+        self.get(state).map_or(0, |s| s.paise)
+    }
+
+    pub fn total_rows(&self) -> u64 {
+        self.states.iter().map(|s| s.rows).sum()
+    }
+
+    fn get(&self, state: RowState) -> Option<&StateTotal> {
+        self.states.iter().find(|s| s.state == state)
+    }
+}
+
+/// One report line: a sheet row with its latest attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRow {
+    pub row_no: u64,
+    pub cells: Vec<String>,
+    pub order_id: Option<String>,
+    pub state: RowState,
+    pub link_url: Option<String>,
+    pub link_id: Option<String>,
+    pub provider_code: Option<String>,
+    pub provider_message: Option<String>,
+    pub attempts: u32,
+    pub updated_at: Option<String>,
+}
+
+pub struct Journal {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl Journal {
+    /// Opens (creating if needed) and migrates the journal at `path`.
+    pub fn open(path: &Path) -> Result<Journal> {
+        let err = |source| JournalError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        // FULL: a committed `sending` intent survives power loss, not just a process crash.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(err)?;
+        let journal = Journal {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        };
+        journal.migrate()?;
+        Ok(journal)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions
+        // roll back), so a poisoned mutex is still safe to use.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn err(&self, source: rusqlite::Error) -> JournalError {
+        JournalError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn corrupt(&self, message: impl Into<String>) -> JournalError {
+        JournalError::Corrupt {
+            path: self.path.clone(),
+            message: message.into(),
+        }
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.conn();
+        let version: i32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if version > SCHEMA_VERSION {
+            return Err(JournalError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if version < 1 {
+            let tx = conn.transaction().map_err(|e| self.err(e))?;
+            tx.execute_batch(SCHEMA_V1).map_err(|e| self.err(e))?;
+            tx.pragma_update(None, "user_version", 1)
+                .map_err(|e| self.err(e))?;
+            tx.commit().map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    pub fn find_batch(&self, sheet_sha256: &str, provider: ProviderKind) -> Result<Option<Batch>> {
+        self.query_batches(
+            "WHERE sheet_sha256 = ?1 AND provider = ?2",
+            params![sheet_sha256, provider.as_str()],
+        )
+        .map(|mut v| v.pop())
+    }
+
+    pub fn batch(&self, id: &str) -> Result<Option<Batch>> {
+        self.query_batches("WHERE id = ?1", params![id])
+            .map(|mut v| v.pop())
+    }
+
+    pub fn batches(&self) -> Result<Vec<Batch>> {
+        self.query_batches("ORDER BY created_at, id", params![])
+    }
+
+    fn query_batches(&self, tail: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<Batch>> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT id, sheet_path, sheet_name, sheet_sha256, provider, headers, created_at,
+                    row_count, valid_count, total_paise FROM batches {tail}"
+        );
+        let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let raw = stmt
+            .query_map(args, |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, i64>(8)?,
+                    r.get::<_, i64>(9)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        raw.into_iter()
+            .map(
+                |(id, sheet_path, sheet_name, sha, provider, headers, created_at, rc, vc, tp)| {
+                    Ok(Batch {
+                        provider: ProviderKind::parse(&provider).ok_or_else(|| {
+                            self.corrupt(format!("unknown provider '{provider}'"))
+                        })?,
+                        headers: serde_json::from_str(&headers)
+                            .map_err(|e| self.corrupt(format!("batch {id} headers: {e}")))?,
+                        id,
+                        sheet_path,
+                        sheet_name,
+                        sheet_sha256: sha,
+                        created_at,
+                        row_count: rc as u64,
+                        valid_count: vc as u64,
+                        total_paise: tp,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Of `order_ids`, those already used by another batch in this journal.
+    pub fn order_ids_elsewhere<'a>(
+        &self,
+        batch_id: &str,
+        order_ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<HashSet<String>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT 1 FROM attempts WHERE order_id = ?1 AND batch_id <> ?2")
+            .map_err(|e| self.err(e))?;
+        let mut taken = HashSet::new();
+        for id in order_ids {
+            if stmt
+                .exists(params![id, batch_id])
+                .map_err(|e| self.err(e))?
+            {
+                taken.insert(id.to_string());
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Imports a batch and all its rows in one transaction: either the whole sheet is in
+    /// the journal, or none of it. Valid rows get attempt 1 in `queued`.
+    pub fn import(&self, batch: &Batch, rows: &[ImportRow]) -> Result<()> {
+        let mut conn = self.conn();
+        let e = |source| self.err(source);
+        let tx = conn.transaction().map_err(e)?;
+        tx.execute(
+            "INSERT INTO batches (id, sheet_path, sheet_name, sheet_sha256, provider, headers,
+                created_at, row_count, valid_count, total_paise)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                batch.id,
+                batch.sheet_path,
+                batch.sheet_name,
+                batch.sheet_sha256,
+                batch.provider.as_str(),
+                serde_json::to_string(&batch.headers).unwrap_or_default(),
+                batch.created_at,
+                batch.row_count as i64,
+                batch.valid_count as i64,
+                batch.total_paise,
+            ],
+        )
+        .map_err(e)?;
+        {
+            let mut row_stmt = tx
+                .prepare("INSERT INTO rows (batch_id, row_no, cells, payout, issues) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(e)?;
+            let mut attempt_stmt = tx
+                .prepare(
+                    "INSERT INTO attempts (batch_id, row_no, attempt_no, order_id, state, updated_at)
+                     VALUES (?1, ?2, 1, ?3, 'queued', ?4)",
+                )
+                .map_err(e)?;
+            let now = now_rfc3339();
+            for row in rows {
+                let cells = serde_json::to_string(&row.cells).unwrap_or_default();
+                let (payout, issues) = match &row.payout {
+                    Ok(p) => (serde_json::to_string(p).ok(), None),
+                    Err(issues) => (None, Some(issues.join("; "))),
+                };
+                row_stmt
+                    .execute(params![batch.id, row.row_no as i64, cells, payout, issues])
+                    .map_err(e)?;
+                if let Ok(p) = &row.payout {
+                    attempt_stmt
+                        .execute(params![batch.id, row.row_no as i64, p.order_id, now])
+                        .map_err(e)?;
+                }
+            }
+        }
+        insert_event(
+            &tx,
+            &batch.id,
+            None,
+            None,
+            "import",
+            None,
+            None,
+            &format!(
+                "{} rows ({} valid) from {}",
+                batch.row_count, batch.valid_count, batch.sheet_path
+            ),
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)
+    }
+
+    /// Moves up to `limit` queued attempts to `sending` in one transaction and returns them.
+    /// The commit happens before any of their requests leaves the process. Attempts that
+    /// already had `max_requests` create requests are left queued for a person to look at.
+    pub fn claim(&self, batch_id: &str, limit: usize, max_requests: u32) -> Result<Vec<Claimed>> {
+        let mut conn = self.conn();
+        let e = |source| self.err(source);
+        let tx = conn.transaction().map_err(e)?;
+        let picked: Vec<(Attempt, String)> = {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT a.id, a.row_no, a.order_id, a.link_id, a.polls, a.requests, r.payout
+                     FROM attempts a JOIN rows r ON r.batch_id = a.batch_id AND r.row_no = a.row_no
+                     WHERE a.batch_id = ?1 AND a.state = 'queued' AND a.requests < ?3
+                     ORDER BY a.row_no, a.attempt_no LIMIT ?2",
+                )
+                .map_err(e)?;
+            let picked = stmt
+                .query_map(params![batch_id, limit as i64, max_requests], |r| {
+                    Ok((
+                        Attempt {
+                            id: r.get(0)?,
+                            row_no: r.get::<_, i64>(1)? as u64,
+                            order_id: r.get(2)?,
+                            state: RowState::Sending,
+                            link_id: r.get(3)?,
+                            polls: r.get(4)?,
+                            requests: r.get::<_, u32>(5)? + 1,
+                        },
+                        r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                    ))
+                })
+                .map_err(e)?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(e)?;
+            picked
+        };
+        let now = now_rfc3339();
+        let mut claimed = Vec::with_capacity(picked.len());
+        for (attempt, payout) in picked {
+            let mut row: PayoutRow = serde_json::from_str(&payout)
+                .map_err(|err| self.corrupt(format!("row {} payout: {err}", attempt.row_no)))?;
+            row.order_id = attempt.order_id.clone();
+            tx.execute(
+                "UPDATE attempts SET state = 'sending', requests = requests + 1, updated_at = ?2
+                 WHERE id = ?1",
+                params![attempt.id, now],
+            )
+            .map_err(e)?;
+            insert_event(
+                &tx,
+                batch_id,
+                Some(attempt.row_no),
+                Some(&attempt.order_id),
+                "transition",
+                Some(RowState::Queued),
+                Some(RowState::Sending),
+                "create intent",
+            )
+            .map_err(e)?;
+            claimed.push(Claimed { attempt, row });
+        }
+        tx.commit().map_err(e)?;
+        Ok(claimed)
+    }
+
+    /// Attempts of a batch in any of `states`, in sheet order.
+    pub fn attempts_in(&self, batch_id: &str, states: &[RowState]) -> Result<Vec<Attempt>> {
+        let list = states
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>();
+        self.query_attempts(
+            &format!(
+                "WHERE batch_id = ?1 AND state IN ({}) ORDER BY row_no",
+                list.join(",")
+            ),
+            params![batch_id],
+        )
+    }
+
+    /// Open attempts whose next poll is due at `now_ms`, earliest first.
+    pub fn due_polls(&self, batch_id: &str, now_ms: i64, limit: usize) -> Result<Vec<Attempt>> {
+        self.query_attempts(
+            "WHERE batch_id = ?1 AND state = 'open' AND COALESCE(next_poll_at, 0) <= ?2
+             ORDER BY next_poll_at, row_no LIMIT ?3",
+            params![batch_id, now_ms, limit as i64],
+        )
+    }
+
+    /// When the next open attempt of the batch is due for a poll.
+    pub fn next_poll_at(&self, batch_id: &str) -> Result<Option<i64>> {
+        self.conn()
+            .query_row(
+                "SELECT MIN(COALESCE(next_poll_at, 0)) FROM attempts WHERE batch_id = ?1 AND state = 'open'",
+                params![batch_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    fn query_attempts(&self, tail: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<Attempt>> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT id, row_no, order_id, state, link_id, polls, requests FROM attempts {tail}"
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let raw = stmt
+            .query_map(args, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, u32>(5)?,
+                    r.get::<_, u32>(6)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        raw.into_iter()
+            .map(|(id, row_no, order_id, state, link_id, polls, requests)| {
+                Ok(Attempt {
+                    id,
+                    row_no: row_no as u64,
+                    state: state.parse().map_err(|m: String| self.corrupt(m))?,
+                    order_id,
+                    link_id,
+                    polls,
+                    requests,
+                })
+            })
+            .collect()
+    }
+
+    /// Applies an update to one attempt and appends the matching event, in one transaction.
+    /// A terminal state is final: a later answer that disagrees (a provider status that
+    /// flaps) is recorded as an event but does not change the state. Returns the state the
+    /// attempt has afterwards.
+    pub fn update(&self, attempt_id: i64, u: &Update<'_>) -> Result<RowState> {
+        let mut conn = self.conn();
+        let e = |source| self.err(source);
+        let tx = conn.transaction().map_err(e)?;
+        let (batch_id, row_no, order_id, current): (String, i64, String, String) = tx
+            .query_row(
+                "SELECT batch_id, row_no, order_id, state FROM attempts WHERE id = ?1",
+                params![attempt_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .map_err(e)?;
+        let current: RowState = current.parse().map_err(|m: String| self.corrupt(m))?;
+        let wanted = u.state.unwrap_or(current);
+        let flap = current.is_terminal() && wanted != current;
+        let new_state = if flap { current } else { wanted };
+        let info = u.info;
+        let code = u.code.or(info.and_then(|i| i.code.as_deref()));
+        let message = u.message.or(info.and_then(|i| i.message.as_deref()));
+        tx.execute(
+            "UPDATE attempts SET state = ?2,
+                link_id = COALESCE(?3, link_id), link_url = COALESCE(?4, link_url),
+                provider_status = COALESCE(?5, provider_status),
+                provider_code = COALESCE(?6, provider_code),
+                provider_message = COALESCE(?7, provider_message),
+                next_poll_at = ?8, polls = polls + ?9, updated_at = ?10
+             WHERE id = ?1",
+            params![
+                attempt_id,
+                new_state.as_str(),
+                info.and_then(|i| i.link_id.as_deref()),
+                info.and_then(|i| i.link_url.as_deref()),
+                info.and_then(|i| i.provider_status.as_deref()),
+                code,
+                message,
+                if new_state == RowState::Open {
+                    u.next_poll_at
+                } else {
+                    None
+                },
+                u.count_poll as i64,
+                now_rfc3339(),
+            ],
+        )
+        .map_err(e)?;
+        if current != wanted || code.is_some() {
+            let mut detail = String::new();
+            if let Some(s) = info.and_then(|i| i.provider_status.as_deref()) {
+                detail.push_str(&format!("status {s}; "));
+            }
+            if let Some(c) = code {
+                detail.push_str(&format!("code {c}; "));
+            }
+            if let Some(m) = message {
+                detail.push_str(m);
+            }
+            if flap {
+                detail = format!("ignored: provider now says {wanted} after {current}; {detail}");
+            }
+            let kind = if current != wanted {
+                "transition"
+            } else {
+                "provider_answer"
+            };
+            insert_event(
+                &tx,
+                &batch_id,
+                Some(row_no as u64),
+                Some(&order_id),
+                kind,
+                Some(current),
+                Some(new_state),
+                detail.trim_end_matches("; "),
+            )
+            .map_err(e)?;
+        }
+        tx.commit().map_err(e)?;
+        Ok(new_state)
+    }
+
+    /// Appends an operator or engine event that is not a row transition.
+    pub fn log_event(&self, batch_id: &str, kind: &str, detail: &str) -> Result<()> {
+        let conn = self.conn();
+        insert_event(&conn, batch_id, None, None, kind, None, None, detail).map_err(|e| self.err(e))
+    }
+
+    /// Rows and amounts per state (invalid rows included), for the summary.
+    pub fn summary(&self, batch_id: &str) -> Result<Summary> {
+        let mut summary = Summary::default();
+        for line in self.report_rows(batch_id)? {
+            let (state, paise) = (line.row.state, line.amount_paise);
+            match summary.states.iter_mut().find(|s| s.state == state) {
+                Some(t) => {
+                    t.rows += 1;
+                    t.paise += paise;
+                }
+                None => summary.states.push(StateTotal {
+                    state,
+                    rows: 1,
+                    paise,
+                }),
+            }
+        }
+        summary.states.sort_by_key(|s| s.state);
+        Ok(summary)
+    }
+
+    /// Every sheet row of the batch with its latest attempt, in sheet order.
+    pub fn report_rows(&self, batch_id: &str) -> Result<Vec<ReportLine>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT r.row_no, r.cells, r.payout, r.issues,
+                        a.order_id, a.state, a.link_url, a.link_id, a.provider_code,
+                        a.provider_message, a.updated_at,
+                        (SELECT COUNT(*) FROM attempts c WHERE c.batch_id = r.batch_id AND c.row_no = r.row_no)
+                 FROM rows r
+                 LEFT JOIN attempts a ON a.batch_id = r.batch_id AND a.row_no = r.row_no
+                   AND a.attempt_no = (SELECT MAX(attempt_no) FROM attempts m
+                                       WHERE m.batch_id = r.batch_id AND m.row_no = r.row_no)
+                 WHERE r.batch_id = ?1 ORDER BY r.row_no",
+            )
+            .map_err(|e| self.err(e))?;
+        type Raw = (
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            u32,
+        );
+        let raw: Vec<Raw> = stmt
+            .query_map(params![batch_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        raw.into_iter()
+            .map(
+                |(
+                    row_no,
+                    cells,
+                    payout,
+                    issues,
+                    order_id,
+                    state,
+                    link_url,
+                    link_id,
+                    code,
+                    message,
+                    updated_at,
+                    attempts,
+                )| {
+                    let cells: Vec<String> = serde_json::from_str(&cells)
+                        .map_err(|err| self.corrupt(format!("row {row_no} cells: {err}")))?;
+                    let amount_paise = match &payout {
+                        Some(p) => serde_json::from_str::<PayoutRow>(p)
+                            .map_err(|err| self.corrupt(format!("row {row_no} payout: {err}")))?
+                            .amount
+                            .paise(),
+                        None => 0,
+                    };
+                    let state = match state {
+                        Some(s) => s.parse().map_err(|m: String| self.corrupt(m))?,
+                        None => RowState::Invalid,
+                    };
+                    Ok(ReportLine {
+                        row: ReportRow {
+                            row_no: row_no as u64,
+                            cells,
+                            order_id,
+                            state,
+                            link_url,
+                            link_id,
+                            provider_code: code,
+                            provider_message: message.or(issues),
+                            attempts,
+                            updated_at,
+                        },
+                        amount_paise,
+                    })
+                },
+            )
+            .collect()
+    }
+}
+
+/// A report row plus the amount the summary needs.
+#[derive(Debug, Clone)]
+pub struct ReportLine {
+    pub row: ReportRow,
+    pub amount_paise: i64,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_event(
+    conn: &Connection,
+    batch_id: &str,
+    row_no: Option<u64>,
+    order_id: Option<&str>,
+    kind: &str,
+    from: Option<RowState>,
+    to: Option<RowState>,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO events (at, batch_id, row_no, order_id, kind, from_state, to_state, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        now_rfc3339(),
+        batch_id,
+        row_no.map(|n| n as i64),
+        order_id,
+        kind,
+        from.map(RowState::as_str),
+        to.map(RowState::as_str),
+        detail,
+    ])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Amount;
+    use crate::payout::Notify;
+    use crate::provider::LinkState;
+
+    fn payout(row_no: u64, paise: i64) -> PayoutRow {
+        PayoutRow {
+            row_no,
+            order_id: format!("ORD{row_no}"),
+            name: Some("Asha".into()),
+            phone: "9876543210".into(),
+            email: None,
+            amount: Amount::from_paise(paise),
+            expiry: None,
+            notify: Notify::default(),
+            comments: "c".into(),
+        }
+    }
+
+    fn batch(id: &str, rows: u64) -> Batch {
+        Batch {
+            id: id.into(),
+            sheet_path: "s.csv".into(),
+            sheet_name: None,
+            sheet_sha256: format!("sha-{id}"),
+            provider: ProviderKind::Paytm,
+            headers: vec!["name".into(), "amount".into()],
+            created_at: now_rfc3339(),
+            row_count: rows,
+            valid_count: rows,
+            total_paise: 0,
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.db")).unwrap();
+        (dir, j)
+    }
+
+    fn import(j: &Journal, id: &str) {
+        let rows = vec![
+            ImportRow {
+                row_no: 2,
+                cells: vec!["A".into(), "10".into()],
+                payout: Ok(payout(2, 1000)),
+            },
+            ImportRow {
+                row_no: 3,
+                cells: vec!["B".into(), "x".into()],
+                payout: Err(vec!["bad amount".into()]),
+            },
+            ImportRow {
+                row_no: 4,
+                cells: vec!["C".into(), "25.5".into()],
+                payout: Ok(payout(4, 2550)),
+            },
+        ];
+        j.import(&batch(id, 3), &rows).unwrap();
+    }
+
+    fn info(state: LinkState) -> LinkInfo {
+        LinkInfo {
+            state,
+            link_id: Some("L1".into()),
+            link_url: Some("https://l/1".into()),
+            provider_status: Some("PENDING".into()),
+            code: Some("PL_001".into()),
+            message: None,
+        }
+    }
+
+    #[test]
+    fn import_then_claim_marks_sending_once() {
+        let (_d, j) = open();
+        import(&j, "b1");
+        assert_eq!(
+            j.find_batch("sha-b1", ProviderKind::Paytm)
+                .unwrap()
+                .unwrap()
+                .id,
+            "b1"
+        );
+        let claimed = j.claim("b1", 10, 10).unwrap();
+        assert_eq!(
+            claimed
+                .iter()
+                .map(|c| c.row.order_id.as_str())
+                .collect::<Vec<_>>(),
+            ["ORD2", "ORD4"]
+        );
+        assert_eq!(claimed[0].attempt.requests, 1);
+        assert!(
+            j.claim("b1", 10, 10).unwrap().is_empty(),
+            "a sending row is never claimed twice"
+        );
+        let sending = j.attempts_in("b1", &[RowState::Sending]).unwrap();
+        assert_eq!(sending.len(), 2);
+    }
+
+    #[test]
+    fn requests_are_capped_per_attempt() {
+        let (_d, j) = open();
+        import(&j, "b1");
+        let first = j.claim("b1", 1, 1).unwrap();
+        j.update(
+            first[0].attempt.id,
+            &Update {
+                state: Some(RowState::Queued),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let next = j.claim("b1", 5, 1).unwrap();
+        assert_eq!(
+            next.iter().map(|c| c.attempt.row_no).collect::<Vec<_>>(),
+            [4],
+            "row 2 used its one request"
+        );
+    }
+
+    #[test]
+    fn terminal_states_do_not_flap_and_summary_counts_amounts() {
+        let (_d, j) = open();
+        import(&j, "b1");
+        let claimed = j.claim("b1", 10, 10).unwrap();
+        let a = claimed[0].attempt.id;
+        assert_eq!(
+            j.update(
+                a,
+                &Update {
+                    state: Some(RowState::Paid),
+                    info: Some(&info(LinkState::Paid)),
+                    ..Default::default()
+                }
+            )
+            .unwrap(),
+            RowState::Paid
+        );
+        assert_eq!(
+            j.update(
+                a,
+                &Update {
+                    state: Some(RowState::Open),
+                    ..Default::default()
+                }
+            )
+            .unwrap(),
+            RowState::Paid
+        );
+        let s = j.summary("b1").unwrap();
+        assert_eq!((s.rows(RowState::Paid), s.paise(RowState::Paid)), (1, 1000));
+        assert_eq!(
+            (s.rows(RowState::Sending), s.paise(RowState::Sending)),
+            (1, 2550)
+        );
+        assert_eq!(s.rows(RowState::Invalid), 1);
+        let lines = j.report_rows("b1").unwrap();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0].row.link_id.as_deref(), Some("L1"));
+        assert_eq!(lines[1].row.provider_message.as_deref(), Some("bad amount"));
+        let conn = Connection::open(j.path()).unwrap();
+        let ignored: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM events WHERE detail LIKE 'ignored:%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(ignored, 1);
+        assert!(
+            conn.execute("DELETE FROM events", []).is_err(),
+            "events are append-only"
+        );
+    }
+
+    #[test]
+    fn order_ids_of_other_batches_are_found_and_import_is_all_or_nothing() {
+        let (_d, j) = open();
+        import(&j, "b1");
+        let taken = j.order_ids_elsewhere("b2", ["ORD2", "ORD9"]).unwrap();
+        assert_eq!(taken, HashSet::from(["ORD2".to_string()]));
+        assert!(j.order_ids_elsewhere("b1", ["ORD2"]).unwrap().is_empty());
+        // Same order ids in a second batch violate uniqueness: nothing of it may remain.
+        let rows = vec![ImportRow {
+            row_no: 2,
+            cells: vec![],
+            payout: Ok(payout(2, 1)),
+        }];
+        assert!(j.import(&batch("b2", 1), &rows).is_err());
+        assert!(j.batch("b2").unwrap().is_none());
+    }
+
+    #[test]
+    fn reopening_keeps_everything_and_newer_schemas_are_refused() {
+        let (d, j) = open();
+        import(&j, "b1");
+        drop(j);
+        let path = d.path().join("j.db");
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.batches().unwrap().len(), 1);
+        drop(j);
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        assert!(matches!(
+            Journal::open(&path),
+            Err(JournalError::TooNew { found: 99, .. })
+        ));
+    }
+}

@@ -1,0 +1,78 @@
+//! The provider boundary: one trait, and the classification of every provider answer into
+//! the few classes the engine acts on. The engine never looks at provider codes or strings.
+
+pub mod checksum;
+pub mod paytm;
+
+use crate::payout::PayoutRow;
+use std::future::Future;
+use std::time::Duration;
+
+/// Where a payout link stands, in payrun's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Created and not yet settled (including provider statuses payrun does not know).
+    Open,
+    Paid,
+    Failed,
+    Cancelled,
+    Expired,
+}
+
+/// What the provider says about one link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub state: LinkState,
+    pub link_id: Option<String>,
+    pub link_url: Option<String>,
+    /// The provider's own status name (`PENDING`, `SUCCESS`, ...), kept for the report.
+    pub provider_status: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Result of a status lookup by order id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found(LinkInfo),
+    /// The provider has no link for this order id: the create never happened.
+    NotFound,
+}
+
+/// Every answer that is not a success, classified once in the provider module.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// Nothing happened at the provider; try again later (429, PL_041, 5xx known to be before
+    /// processing, connection refused). `after` is the provider's `Retry-After`, if any.
+    #[error("provider busy ({code}): {message}")]
+    Retryable {
+        after: Option<Duration>,
+        code: String,
+        message: String,
+    },
+    /// The request may or may not have taken effect (timeout, reset, 5xx after send, a
+    /// duplicate-order answer). Resolve with a status lookup on the same order id.
+    #[error("no usable answer: {message}")]
+    Ambiguous { message: String },
+    /// The provider refused this row for good (validation codes).
+    #[error("rejected ({code}): {message}")]
+    Rejected { code: String, message: String },
+    /// Credentials or checksum refused, or configuration broken: the whole batch would fail.
+    #[error("provider refused our credentials ({code}): {message}")]
+    Fatal { code: String, message: String },
+}
+
+/// A payout-link provider. Implementations classify answers; the engine decides what to do.
+pub trait Provider: Send + Sync + 'static {
+    /// Creates a link for `row`, using `row.order_id` as the idempotency key.
+    fn create(
+        &self,
+        row: &PayoutRow,
+    ) -> impl Future<Output = Result<LinkInfo, ProviderError>> + Send;
+
+    /// Looks a link up by the order id it was created with.
+    fn status(&self, order_id: &str) -> impl Future<Output = Result<Lookup, ProviderError>> + Send;
+
+    /// Deactivates (cancels) an open link.
+    fn cancel(&self, link_id: &str) -> impl Future<Output = Result<(), ProviderError>> + Send;
+}

@@ -1,0 +1,221 @@
+//! Reports: one line per sheet row in sheet order (the original cells, then what happened),
+//! as CSV or XLSX by extension, plus the per-state summary. Always regenerated from the
+//! journal and written to a temporary file that is renamed into place, so a crash never
+//! leaves half a report.
+
+use crate::journal::{ReportRow, Summary};
+use crate::money::Amount;
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const EXTRA_COLUMNS: [&str; 8] = [
+    "order_id",
+    "state",
+    "link_url",
+    "link_id",
+    "provider_code",
+    "provider_message",
+    "attempts",
+    "updated_at",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write the report {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the report {path}: {source}")]
+    Csv { path: PathBuf, source: csv::Error },
+    #[error("cannot write the report {path}: {source}")]
+    Xlsx { path: PathBuf, source: XlsxError },
+    #[error("report {path}: unsupported extension; use .csv or .xlsx")]
+    Extension { path: PathBuf },
+}
+
+/// Writes the report for `rows` to `path` (`.csv` or `.xlsx`).
+pub fn write(
+    path: &Path,
+    headers: &[String],
+    rows: &[ReportRow],
+    summary: &Summary,
+) -> Result<(), ReportError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("csv") => {
+            let bytes = csv_bytes(headers, rows).map_err(|source| ReportError::Csv {
+                path: path.into(),
+                source,
+            })?;
+            write_atomically(path, &bytes)?;
+            let summary_bytes = summary_csv(summary).map_err(|source| ReportError::Csv {
+                path: path.into(),
+                source,
+            })?;
+            write_atomically(&summary_path(path), &summary_bytes)
+        }
+        Some("xlsx") => {
+            let bytes = xlsx_bytes(headers, rows, summary).map_err(|source| ReportError::Xlsx {
+                path: path.into(),
+                source,
+            })?;
+            write_atomically(path, &bytes)
+        }
+        _ => Err(ReportError::Extension { path: path.into() }),
+    }
+}
+
+/// Where a CSV report's summary goes: `payouts.report.csv` -> `payouts.report.summary.csv`.
+pub fn summary_path(report: &Path) -> PathBuf {
+    report.with_extension("summary.csv")
+}
+
+/// Makes a cell safe to open in a spreadsheet: text that a spreadsheet would run as a
+/// formula gets a leading apostrophe.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+fn line(row: &ReportRow) -> Vec<String> {
+    let mut out: Vec<String> = row.cells.clone();
+    out.extend([
+        row.order_id.clone().unwrap_or_default(),
+        row.state.to_string(),
+        row.link_url.clone().unwrap_or_default(),
+        row.link_id.clone().unwrap_or_default(),
+        row.provider_code.clone().unwrap_or_default(),
+        row.provider_message.clone().unwrap_or_default(),
+        row.attempts.to_string(),
+        row.updated_at.clone().unwrap_or_default(),
+    ]);
+    out
+}
+
+fn all_headers(headers: &[String]) -> Vec<String> {
+    headers
+        .iter()
+        .cloned()
+        .chain(EXTRA_COLUMNS.iter().map(|s| s.to_string()))
+        .collect()
+}
+
+fn csv_bytes(headers: &[String], rows: &[ReportRow]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    w.write_record(
+        all_headers(headers)
+            .iter()
+            .map(|h| neutralise(h).into_owned()),
+    )?;
+    for row in rows {
+        w.write_record(line(row).iter().map(|c| neutralise(c).into_owned()))?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+fn summary_csv(summary: &Summary) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["state", "rows", "amount"])?;
+    for s in &summary.states {
+        w.write_record([
+            s.state.to_string(),
+            s.rows.to_string(),
+            Amount::from_paise(s.paise).to_string(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+fn xlsx_bytes(
+    headers: &[String],
+    rows: &[ReportRow],
+    summary: &Summary,
+) -> Result<Vec<u8>, XlsxError> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    let sheet = book.add_worksheet().set_name("Report")?;
+    for (c, h) in all_headers(headers).iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, neutralise(h), &bold)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in line(row).iter().enumerate() {
+            // Every cell as text: identifiers and phones must not become numbers.
+            sheet.write_string((r + 1) as u32, c as u16, neutralise(cell))?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    let s = book.add_worksheet().set_name("Summary")?;
+    for (c, h) in ["state", "rows", "amount"].iter().enumerate() {
+        s.write_string_with_format(0, c as u16, *h, &bold)?;
+    }
+    for (r, t) in summary.states.iter().enumerate() {
+        let r = (r + 1) as u32;
+        s.write_string(r, 0, t.state.as_str())?;
+        s.write_number(r, 1, t.rows as f64)?;
+        // Display only: the exact amount stays in the journal as integer paise.
+        s.write_number_with_format(r, 2, t.paise as f64 / 100.0, &money)?;
+    }
+    book.save_to_buffer()
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let io = |source| ReportError::Io {
+        path: path.into(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// The summary as printed at the end of a run.
+pub fn summary_text(summary: &Summary) -> String {
+    let mut out = String::from("state        rows          amount\n");
+    for s in &summary.states {
+        out.push_str(&format!(
+            "{:<10} {:>6} {:>15}\n",
+            s.state.as_str(),
+            s.rows,
+            Amount::from_paise(s.paise).to_string()
+        ));
+    }
+    let rows: u64 = summary.states.iter().map(|s| s.rows).sum();
+    let paise: i64 = summary.states.iter().map(|s| s.paise).sum();
+    out.push_str(&format!(
+        "{:<10} {:>6} {:>15}\n",
+        "total",
+        rows,
+        Amount::from_paise(paise).to_string()
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_like_cells_are_neutralised() {
+        for bad in ["=1+1", "+91", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(neutralise(bad).starts_with('\''), "{bad:?}");
+        }
+        assert_eq!(neutralise("Asha"), "Asha");
+        assert_eq!(neutralise(""), "");
+    }
+}

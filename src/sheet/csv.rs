@@ -1,0 +1,559 @@
+//! Streaming reader for delimited text sheets (`.csv`, `.txt`).
+//!
+//! Owns: BOM stripping, delimiter sniffing, ragged-row detection and row numbering.
+//!
+//! Row numbers are the Excel row a person sees when opening the file in Excel: every record
+//! is one row even when a quoted field spans several lines, and blank lines count as (empty)
+//! rows because Excel shows them. In a file without blank lines this is simply the data
+//! record index + 2 (the header is row 1). Structural errors name both the text-editor line
+//! and that row.
+//!
+//! The file is read twice: once to hash it, once to parse it. The parse pass hashes again and
+//! fails at the end if the bytes changed in between, so rows are never imported under the
+//! identity of different content.
+
+use super::{hex_digest, trim_headers, Cell, RawRow, Sheet, SheetError};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Passes bytes through while hashing them.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+type Source = BufReader<HashingReader<File>>;
+
+pub(super) fn open(path: &Path) -> Result<Sheet, SheetError> {
+    let io_err = |source| SheetError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let scan = scan_file(path).map_err(io_err)?;
+    let malformed = |message: &str| SheetError::Malformed {
+        path: path.to_path_buf(),
+        message: message.into(),
+    };
+    if scan.prefix.starts_with(b"\xFF\xFE") || scan.prefix.starts_with(b"\xFE\xFF") {
+        return Err(malformed(
+            "the file is UTF-16 text (Excel's \"Unicode Text\"); in Excel use Save As \"CSV UTF-8 (Comma delimited)\"",
+        ));
+    }
+    if scan.prefix.contains(&b'\r') && !scan.prefix.contains(&b'\n') {
+        return Err(malformed(
+            "lines end with CR only (old Mac format); in Excel use Save As \"CSV UTF-8 (Comma delimited)\"",
+        ));
+    }
+    let bom_len = if scan.prefix.starts_with(UTF8_BOM) {
+        UTF8_BOM.len()
+    } else {
+        0
+    };
+
+    let file = File::open(path).map_err(io_err)?;
+    let mut source = BufReader::new(HashingReader {
+        inner: file,
+        hasher: Sha256::new(),
+    });
+    source.fill_buf().map_err(io_err)?;
+    source.consume(bom_len);
+    let reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(sniff_delimiter(&scan.prefix[bom_len..]))
+        // Only LF ends a record, so CRLF and LF files count lines alike; the CR left at the
+        // end of a last field is trimmed like any other whitespace.
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .from_reader(source);
+
+    let mut rows = CsvRows {
+        path: path.to_path_buf(),
+        reader,
+        expected_sha256: scan.sha256.clone(),
+        end_offset: scan.len.saturating_sub(bom_len as u64),
+        ends_with_newline: scan.last_byte == Some(b'\n'),
+        record: ::csv::StringRecord::new(),
+        width: 0,
+        last_row_no: 0,
+        done: false,
+    };
+    let (header_row, headers) = rows.read_header()?;
+    rows.width = headers.len();
+    Ok(Sheet {
+        path: path.to_path_buf(),
+        sheet_name: None,
+        sheet_names: Vec::new(),
+        sha256: scan.sha256,
+        headers,
+        header_row,
+        rows: Box::new(rows),
+    })
+}
+
+/// What the hashing pass learns about the file.
+struct Scan {
+    sha256: String,
+    len: u64,
+    last_byte: Option<u8>,
+    /// The first bytes, for BOM and delimiter detection.
+    prefix: Vec<u8>,
+}
+
+fn scan_file(path: &Path) -> std::io::Result<Scan> {
+    const PREFIX_LEN: usize = 64 * 1024;
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; PREFIX_LEN];
+    let mut scan = Scan {
+        sha256: String::new(),
+        len: 0,
+        last_byte: None,
+        prefix: Vec::new(),
+    };
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        hasher.update(chunk);
+        let room = PREFIX_LEN.saturating_sub(scan.prefix.len());
+        scan.prefix.extend_from_slice(&chunk[..room.min(n)]);
+        scan.len += n as u64;
+        scan.last_byte = chunk.last().copied();
+    }
+    scan.sha256 = hex_digest(hasher);
+    Ok(scan)
+}
+
+/// Picks the delimiter that occurs most in the first line (Excel's "Text (Tab delimited)"
+/// `.txt` and semicolon CSVs from some locales); comma when none occurs.
+fn sniff_delimiter(start: &[u8]) -> u8 {
+    let first_line = start.split(|b| *b == b'\n').next().unwrap_or_default();
+    let count = |d: u8| first_line.iter().filter(|b| **b == d).count();
+    let mut best = (count(b','), b',');
+    for d in [b'\t', b';'] {
+        if count(d) > best.0 {
+            best = (count(d), d);
+        }
+    }
+    best.1
+}
+
+struct CsvRows {
+    path: PathBuf,
+    reader: ::csv::Reader<Source>,
+    expected_sha256: String,
+    /// Byte offset (after any BOM) where the file ends, to spot a last line without LF.
+    end_offset: u64,
+    ends_with_newline: bool,
+    record: ::csv::StringRecord,
+    /// Number of header columns; every row is cut or checked to this width.
+    width: usize,
+    last_row_no: u64,
+    done: bool,
+}
+
+/// A record read from the file, located both ways.
+struct Located {
+    line: u64,
+    row_no: u64,
+    cells: Vec<Cell>,
+}
+
+impl CsvRows {
+    /// The header is the first record with a non-empty cell.
+    fn read_header(&mut self) -> Result<(u64, Vec<String>), SheetError> {
+        loop {
+            let Some(rec) = self.next_record()? else {
+                self.check_unchanged()?;
+                return Err(SheetError::Empty {
+                    path: self.path.clone(),
+                });
+            };
+            if rec.cells.iter().all(Cell::is_empty) {
+                continue;
+            }
+            let headers = rec.cells.iter().map(Cell::to_text).collect();
+            return Ok((rec.row_no, trim_headers(headers)));
+        }
+    }
+
+    fn next_record(&mut self) -> Result<Option<Located>, SheetError> {
+        match self.reader.read_record(&mut self.record) {
+            Ok(false) => Ok(None),
+            Ok(true) => Ok(Some(self.locate())),
+            Err(e) => Err(self.csv_error(e)),
+        }
+    }
+
+    /// Finds the record's first text line and its Excel row. csv skips blank lines silently
+    /// while reading a record, so they are recovered from the number of line feeds the read
+    /// consumed: blank lines, line breaks inside quoted fields, and the record's own LF
+    /// (absent only on a last line without one).
+    fn locate(&mut self) -> Located {
+        let call_line = self.record.position().map_or(1, |p| p.line());
+        let after = self.reader.position();
+        let inside = self
+            .record
+            .as_byte_record()
+            .as_slice()
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        let unterminated = after.byte() >= self.end_offset && !self.ends_with_newline;
+        let own_lf = u64::from(!unterminated);
+        let blank_lines = after.line().saturating_sub(call_line + inside + own_lf);
+        let row_no = self.last_row_no + blank_lines + 1;
+        self.last_row_no = row_no;
+        Located {
+            line: call_line + blank_lines,
+            row_no,
+            cells: self.record.iter().map(Cell::text).collect(),
+        }
+    }
+
+    fn csv_error(&self, e: ::csv::Error) -> SheetError {
+        // The position is where the read began, so blank lines may sit before the bad line.
+        let line = e.position().map_or(1, |p| p.line());
+        match e.into_kind() {
+            ::csv::ErrorKind::Io(source) => SheetError::Io { path: self.path.clone(), source },
+            ::csv::ErrorKind::Utf8 { .. } => self.malformed(format!(
+                "text at line {line} is not UTF-8; in Excel use Save As \"CSV UTF-8 (Comma delimited)\""
+            )),
+            other => self.malformed(format!("line {line} cannot be read: {other:?}")),
+        }
+    }
+
+    fn malformed(&self, message: String) -> SheetError {
+        SheetError::Malformed {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    /// Fails if the bytes just parsed are not the bytes that were hashed at open.
+    fn check_unchanged(&self) -> Result<(), SheetError> {
+        let parsed = hex_digest(self.reader.get_ref().get_ref().hasher.clone());
+        if parsed == self.expected_sha256 {
+            Ok(())
+        } else {
+            Err(self.malformed(
+                "the file changed while it was being read; close any program writing it and run again"
+                    .into(),
+            ))
+        }
+    }
+
+    /// Checks the record against the header width and cuts empty trailing cells.
+    fn fit_to_header(&self, rec: Located) -> Result<RawRow, SheetError> {
+        let Located {
+            line,
+            row_no,
+            mut cells,
+        } = rec;
+        let where_ = format!("line {line} (row {row_no} in Excel)");
+        if cells.len() < self.width {
+            return Err(self.malformed(format!(
+                "{where_} has {} fields but the header has {}; a separator is missing or a \
+                 line break is not inside quotes",
+                cells.len(),
+                self.width
+            )));
+        }
+        if let Some((i, extra)) = cells
+            .iter()
+            .enumerate()
+            .skip(self.width)
+            .find(|(_, c)| !c.is_empty())
+        {
+            return Err(self.malformed(format!(
+                "{where_} has a value '{}' in field {} but the header has only {} columns; \
+                 remove the extra separator or value, or give that column a header",
+                extra.to_text(),
+                i + 1,
+                self.width
+            )));
+        }
+        cells.truncate(self.width);
+        Ok(RawRow { row_no, cells })
+    }
+}
+
+impl Iterator for CsvRows {
+    type Item = Result<RawRow, SheetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let rec = match self.next_record() {
+                Ok(Some(rec)) => rec,
+                Ok(None) => {
+                    self.done = true;
+                    return self.check_unchanged().err().map(Err);
+                }
+                Err(e) => {
+                    // After a read error the position in the file is unknown: stop here.
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            if rec.cells.iter().all(Cell::is_empty) {
+                continue;
+            }
+            return Some(self.fit_to_header(rec));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sheet;
+
+    fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write test file");
+        path
+    }
+
+    fn read_all(sheet: Sheet) -> Vec<Result<RawRow, SheetError>> {
+        sheet.rows.collect()
+    }
+
+    fn text_cell(s: &str) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    #[test]
+    fn strips_bom_trims_headers_and_cells() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            &dir,
+            "p.csv",
+            b"\xEF\xBB\xBF\"Name\" , Phone ,Amount\nAsha, 9876543210 , 10\n",
+        );
+        let sheet = sheet::open(&path, None).expect("open");
+        assert_eq!(sheet.headers, ["Name", "Phone", "Amount"]);
+        assert_eq!(sheet.header_row, 1);
+        assert_eq!(sheet.sheet_name, None);
+        let rows = read_all(sheet);
+        assert_eq!(rows.len(), 1);
+        let row = rows[0].as_ref().expect("row");
+        assert_eq!(row.row_no, 2);
+        assert_eq!(
+            row.cells,
+            vec![text_cell("Asha"), text_cell("9876543210"), text_cell("10")]
+        );
+    }
+
+    #[test]
+    fn sha256_is_of_the_file_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(&dir, "p.csv", b"a,b\n1,2\n");
+        let sheet = sheet::open(&path, None).expect("open");
+        assert_eq!(sheet.sha256, hex::encode(Sha256::digest(b"a,b\n1,2\n")));
+        assert!(read_all(sheet).iter().all(Result::is_ok));
+    }
+
+    #[test]
+    fn ragged_row_is_malformed_naming_the_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            &dir,
+            "p.csv",
+            b"name,phone,amount\nA,9876543210,10\nB,9876543211\nC,9876543212,30,extra\n",
+        );
+        let rows = read_all(sheet::open(&path, None).expect("open"));
+        assert!(rows[0].is_ok());
+        let short = rows[1]
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(
+            short.contains("line 3 (row 3 in Excel) has 2 fields but the header has 3"),
+            "{short}"
+        );
+        let long = rows[2]
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(
+            long.contains("line 4 (row 4 in Excel) has a value 'extra' in field 4"),
+            "{long}"
+        );
+    }
+
+    #[test]
+    fn trailing_empty_fields_beyond_header_are_fine() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            &dir,
+            "p.csv",
+            b"name,phone,amount,\r\nA,9876543210,10,,\r\n",
+        );
+        let sheet = sheet::open(&path, None).expect("open");
+        assert_eq!(sheet.headers, ["name", "phone", "amount"]);
+        let rows = read_all(sheet);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].as_ref().map(|r| r.cells.len()).ok(), Some(3));
+    }
+
+    #[test]
+    fn row_numbers_follow_excel_with_blank_lines_and_multiline_fields() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Excel rows: 1 blank, 2 header, 3 A (two text lines), 4 blank, 5 B, 6 blanks,
+        // 7 and 8 blank, 9 C (last line, with or without a final line feed).
+        let lf = "\nname,comments\nA,\"two\nlines\"\n\nB,x\n , \n\n\nC,\"y\"";
+        for ending in ["", "\n", "\n\n"] {
+            for text in [
+                format!("{lf}{ending}"),
+                format!("{lf}{ending}").replace('\n', "\r\n"),
+            ] {
+                let path = write(&dir, "p.csv", text.as_bytes());
+                let sheet = sheet::open(&path, None).expect("open");
+                assert_eq!(sheet.header_row, 2, "{text:?}");
+                let rows: Vec<(u64, Vec<Cell>)> = read_all(sheet)
+                    .into_iter()
+                    .map(|r| r.map(|r| (r.row_no, r.cells)).expect("row"))
+                    .collect();
+                let want = vec![
+                    (
+                        3,
+                        vec![
+                            text_cell("A"),
+                            text_cell(
+                                &"two\nlines"
+                                    .replace('\n', if text.contains('\r') { "\r\n" } else { "\n" }),
+                            ),
+                        ],
+                    ),
+                    (5, vec![text_cell("B"), text_cell("x")]),
+                    (9, vec![text_cell("C"), text_cell("y")]),
+                ];
+                assert_eq!(rows, want, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn multiline_error_names_the_text_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(&dir, "p.csv", b"a,b\n1,\"x\ny\"\n\n2\n");
+        let rows = read_all(sheet::open(&path, None).expect("open"));
+        let err = rows[1]
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(err.contains("line 5 (row 4 in Excel)"), "{err}");
+    }
+
+    #[test]
+    fn tab_and_semicolon_delimiters_are_sniffed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            &dir,
+            "p.txt",
+            b"name\tphone\tamount\nA\t9876543210\t1,500.00\n",
+        );
+        let sheet = sheet::open(&path, None).expect("open");
+        assert_eq!(sheet.headers, ["name", "phone", "amount"]);
+        let rows = read_all(sheet);
+        assert_eq!(
+            rows[0].as_ref().map(|r| r.cells[2].clone()).ok(),
+            Some(text_cell("1,500.00"))
+        );
+        let path = write(&dir, "p.csv", b"name;phone\nA;9876543210\n");
+        assert_eq!(
+            sheet::open(&path, None).expect("open").headers,
+            ["name", "phone"]
+        );
+    }
+
+    #[test]
+    fn empty_file_and_non_utf8_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(&dir, "empty.csv", b"\xEF\xBB\xBF\n , \n");
+        assert!(matches!(
+            sheet::open(&path, None),
+            Err(SheetError::Empty { .. })
+        ));
+        let path = write(&dir, "latin1.csv", b"name,phone\nJos\xE9,9876543210\n");
+        let rows = read_all(sheet::open(&path, None).expect("open"));
+        let err = rows[0]
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(err.contains("text at line 2 is not UTF-8"), "{err}");
+        assert_eq!(rows.len(), 1);
+    }
+
+    #[test]
+    fn file_changed_between_hash_and_parse_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut text = String::from("phone,amount\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("98765{i:05},10\n"));
+        }
+        let path = write(&dir, "p.csv", text.as_bytes());
+        let sheet = sheet::open(&path, None).expect("open");
+        // Same length, one digit different, far beyond what open() has buffered.
+        std::fs::write(&path, text.replacen("9876519999,10", "9876519999,90", 1)).expect("rewrite");
+        let rows = read_all(sheet);
+        assert_eq!(rows.len(), 20_001);
+        let err = rows[20_000]
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(
+            err.contains("the file changed while it was being read"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn utf16_and_cr_only_files_are_rejected_with_advice() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(&dir, "u.txt", b"\xFF\xFEp\x00h\x00");
+        let err = sheet::open(&path, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("UTF-16") && err.contains("CSV UTF-8"), "{err}");
+        let path = write(&dir, "mac.csv", b"phone,amount\r9876543210,5\r");
+        let err = sheet::open(&path, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("CR only"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_io_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nope.csv");
+        assert!(matches!(
+            sheet::open(&missing, None),
+            Err(SheetError::Io { .. })
+        ));
+    }
+}

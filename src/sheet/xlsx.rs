@@ -1,0 +1,448 @@
+//! Workbook reader (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`) through calamine.
+//!
+//! Owns: choosing the worksheet, mapping calamine values to `Cell`, and Excel row numbers.
+//!
+//! The file is read into memory once and both hashed and parsed from those bytes, so the
+//! hash always describes exactly what was read. The chosen worksheet is loaded whole (calamine
+//! has no streaming range API for every format); rows are then handed out one at a time.
+//! Row numbers are the real Excel row numbers: when rows above the header are empty the
+//! header is not row 1.
+
+use super::{hex_digest, trim_headers, Cell, RawRow, Sheet, SheetError};
+use calamine::{Data, ExcelDateTime, ExcelDateTimeType, Range, Reader, SheetType, SheetVisible};
+use sha2::{Digest, Sha256};
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+type Workbook = calamine::Sheets<Cursor<Vec<u8>>>;
+
+pub(super) fn open(path: &Path, ext: &str, wanted: Option<&str>) -> Result<Sheet, SheetError> {
+    let bytes = std::fs::read(path).map_err(|source| SheetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let sha256 = hex_digest(Sha256::new_with_prefix(&bytes));
+    let mut workbook = open_workbook(path, ext, bytes)?;
+    let sheet_names = workbook.sheet_names();
+    let name = pick_sheet(path, &workbook, wanted)?;
+    let range = workbook
+        .worksheet_range(&name)
+        .map_err(|e| SheetError::Malformed {
+            path: path.to_path_buf(),
+            message: format!("cannot read sheet '{name}': {e}"),
+        })?;
+
+    let mut rows = XlsxRows::new(path.to_path_buf(), range);
+    let Some((header_row, headers)) = rows.read_header() else {
+        return Err(SheetError::Empty {
+            path: path.to_path_buf(),
+        });
+    };
+    Ok(Sheet {
+        path: path.to_path_buf(),
+        sheet_name: Some(name),
+        sheet_names,
+        sha256,
+        headers,
+        header_row,
+        rows: Box::new(rows),
+    })
+}
+
+fn open_workbook(path: &Path, ext: &str, bytes: Vec<u8>) -> Result<Workbook, SheetError> {
+    use calamine::open_workbook_from_rs as from;
+    let data = Cursor::new(bytes);
+    let opened = match ext {
+        "xls" => from(data)
+            .map(calamine::Sheets::Xls)
+            .map_err(|e| e.to_string()),
+        "xlsb" => from(data)
+            .map(calamine::Sheets::Xlsb)
+            .map_err(|e| e.to_string()),
+        "ods" => from(data)
+            .map(calamine::Sheets::Ods)
+            .map_err(|e| e.to_string()),
+        _ => from(data)
+            .map(calamine::Sheets::Xlsx)
+            .map_err(|e| e.to_string()),
+    };
+    opened.map_err(|e| SheetError::Malformed {
+        path: path.to_path_buf(),
+        message: format!(
+            "not a readable .{ext} workbook ({e}); open it in Excel and save it again as .xlsx \
+             (password-protected workbooks must be saved without a password)"
+        ),
+    })
+}
+
+/// The named sheet (Excel sheet names are case-insensitive), else the first visible worksheet.
+fn pick_sheet(
+    path: &Path,
+    workbook: &Workbook,
+    wanted: Option<&str>,
+) -> Result<String, SheetError> {
+    let sheets = workbook.sheets_metadata();
+    let worksheets: Vec<&calamine::Sheet> = sheets
+        .iter()
+        .filter(|s| s.typ == SheetType::WorkSheet)
+        .collect();
+    let found = match wanted {
+        Some(w) => {
+            let w = w.trim();
+            sheets.iter().find(|s| s.name == w).or_else(|| {
+                sheets
+                    .iter()
+                    .find(|s| s.name.to_lowercase() == w.to_lowercase())
+            })
+        }
+        None => worksheets
+            .iter()
+            .copied()
+            .find(|s| s.visible == SheetVisible::Visible)
+            .or(worksheets.first().copied()),
+    };
+    match (found, wanted) {
+        (Some(sheet), _) => Ok(sheet.name.clone()),
+        // Only chart sheets or macro sheets: there is no table to read.
+        (None, None) => Err(SheetError::Empty {
+            path: path.to_path_buf(),
+        }),
+        (None, Some(name)) => Err(SheetError::NoSuchSheet {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            available: if worksheets.is_empty() {
+                "no worksheets".into()
+            } else {
+                worksheets
+                    .iter()
+                    .map(|s| format!("'{}'", s.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        }),
+    }
+}
+
+/// Maps a calamine value to a `Cell`.
+fn to_cell(data: &Data) -> Cell {
+    match data {
+        Data::Empty => Cell::Empty,
+        Data::String(s) => Cell::text(s),
+        Data::Int(i) => Cell::Int(*i),
+        Data::Float(f) => Cell::Float(*f),
+        Data::Bool(b) => Cell::Bool(*b),
+        Data::DateTime(dt) => datetime_cell(dt),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::text(s),
+        Data::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+/// Days between the 1900 and 1904 epochs as Excel serials count them.
+const EPOCH_1904_OFFSET: f64 = 1462.0;
+
+fn datetime_cell(dt: &ExcelDateTime) -> Cell {
+    if dt.is_duration() {
+        // A duration ([h]:mm) is not a date; show it as text so no field takes it for one.
+        let secs = (dt.as_f64() * 86_400.0).round() as i64;
+        let sign = if secs < 0 { "-" } else { "" };
+        let s = secs.unsigned_abs();
+        return Cell::Text(format!(
+            "{sign}{}:{:02}:{:02}",
+            s / 3600,
+            s / 60 % 60,
+            s % 60
+        ));
+    }
+    // calamine keeps the workbook's epoch private; an equal value built with the 1904 flag
+    // reveals it.
+    let is_1904 = *dt == ExcelDateTime::new(dt.as_f64(), ExcelDateTimeType::DateTime, true);
+    if is_1904 {
+        Cell::Date(dt.as_f64() + EPOCH_1904_OFFSET)
+    } else {
+        Cell::Date(dt.as_f64())
+    }
+}
+
+/// `A`, `B`, ..., `Z`, `AA`, ... for a zero-based column index.
+fn column_letters(mut col: u32) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'A' + (col % 26) as u8);
+        if col < 26 {
+            break;
+        }
+        col = col / 26 - 1;
+    }
+    letters.iter().rev().map(|b| *b as char).collect()
+}
+
+struct XlsxRows {
+    path: PathBuf,
+    range: Range<Data>,
+    /// Absolute zero-based (row, column) of the range's top-left cell.
+    origin: (u32, u32),
+    /// Next row to read, relative to the range.
+    next: usize,
+    width: usize,
+}
+
+impl XlsxRows {
+    fn new(path: PathBuf, range: Range<Data>) -> Self {
+        let origin = range.start().unwrap_or((0, 0));
+        XlsxRows {
+            path,
+            range,
+            origin,
+            next: 0,
+            width: 0,
+        }
+    }
+
+    fn row_cells(&self, rel_row: usize) -> Vec<Cell> {
+        (0..self.range.width())
+            .map(|c| self.range.get((rel_row, c)).map_or(Cell::Empty, to_cell))
+            .collect()
+    }
+
+    /// Excel's one-based row number of a range-relative row.
+    fn row_no(&self, rel_row: usize) -> u64 {
+        u64::from(self.origin.0) + rel_row as u64 + 1
+    }
+
+    /// Reads up to the first non-empty row and returns its row number and header texts.
+    fn read_header(&mut self) -> Option<(u64, Vec<String>)> {
+        while self.next < self.range.height() {
+            let rel = self.next;
+            self.next += 1;
+            let cells = self.row_cells(rel);
+            if cells.iter().all(Cell::is_empty) {
+                continue;
+            }
+            let headers = trim_headers(
+                cells
+                    .iter()
+                    .map(|c| c.to_text().trim().to_string())
+                    .collect(),
+            );
+            self.width = headers.len();
+            return Some((self.row_no(rel), headers));
+        }
+        None
+    }
+
+    fn fit_to_header(&self, rel: usize, mut cells: Vec<Cell>) -> Result<RawRow, SheetError> {
+        let row_no = self.row_no(rel);
+        if let Some((i, extra)) = cells
+            .iter()
+            .enumerate()
+            .skip(self.width)
+            .find(|(_, c)| !c.is_empty())
+        {
+            let cell = format!(
+                "{}{row_no}",
+                column_letters(self.origin.1.saturating_add(i as u32))
+            );
+            return Err(SheetError::Malformed {
+                path: self.path.clone(),
+                message: format!(
+                    "cell {cell} holds '{}' but its column has no header; row {row_no} may be \
+                     shifted: delete the value or give the column a header",
+                    extra.to_text()
+                ),
+            });
+        }
+        cells.truncate(self.width);
+        Ok(RawRow { row_no, cells })
+    }
+}
+
+impl Iterator for XlsxRows {
+    type Item = Result<RawRow, SheetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.next < self.range.height() {
+            let rel = self.next;
+            self.next += 1;
+            let cells = self.row_cells(rel);
+            if cells.iter().all(Cell::is_empty) {
+                continue;
+            }
+            return Some(self.fit_to_header(rel, cells));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sheet;
+    use rust_xlsxwriter::{Format, Formula, Workbook as XlsxWriter};
+
+    fn save(dir: &tempfile::TempDir, name: &str, mut wb: XlsxWriter) -> PathBuf {
+        let path = dir.path().join(name);
+        wb.save(&path).expect("save workbook");
+        path
+    }
+
+    fn rows(sheet: Sheet) -> Vec<RawRow> {
+        sheet.rows.map(|r| r.expect("row")).collect()
+    }
+
+    #[test]
+    fn maps_cell_types() -> Result<(), rust_xlsxwriter::XlsxError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut wb = XlsxWriter::new();
+        let ws = wb.add_worksheet();
+        let date_fmt = Format::new().set_num_format("yyyy-mm-dd");
+        for (c, h) in ["text", "int", "float", "bool", "date", "error", "blank"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(0, c as u16, *h)?;
+        }
+        ws.write_string(1, 0, "  padded  ")?;
+        ws.write_number(1, 1, 7777777777.0)?;
+        ws.write_number(1, 2, 0.29 + 10.01)?;
+        ws.write_boolean(1, 3, true)?;
+        ws.write_number_with_format(1, 4, 46096.0, &date_fmt)?;
+        ws.write_formula(1, 5, Formula::new("=NA()").set_result("#N/A"))?;
+        ws.write_string(1, 6, "   ")?;
+        let path = save(&dir, "types.xlsx", wb);
+
+        let sheet = sheet::open(&path, None).expect("open");
+        assert_eq!(sheet.sheet_name.as_deref(), Some("Sheet1"));
+        assert_eq!(
+            sheet.sha256,
+            hex::encode(Sha256::digest(std::fs::read(&path).expect("read")))
+        );
+        let row = &rows(sheet)[0];
+        assert_eq!(row.row_no, 2);
+        assert_eq!(row.cells[0], Cell::Text("padded".into()));
+        // rust_xlsxwriter stores every number as a float; Excel does too.
+        assert_eq!(row.cells[1].to_text(), "7777777777");
+        assert_eq!(row.cells[2], Cell::Float(0.29 + 10.01));
+        assert_eq!(row.cells[3], Cell::Bool(true));
+        assert_eq!(row.cells[4], Cell::Date(46096.0));
+        assert_eq!(row.cells[5], Cell::Error("#N/A".into()));
+        assert_eq!(row.cells[6], Cell::Empty);
+        Ok(())
+    }
+
+    #[test]
+    fn header_not_on_row_one_keeps_excel_row_numbers() -> Result<(), rust_xlsxwriter::XlsxError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut wb = XlsxWriter::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(2, 1, "Phone")?;
+        ws.write_string(2, 2, "Amount")?;
+        ws.write_string(3, 1, "9876543210")?;
+        ws.write_number(3, 2, 10.0)?;
+        ws.write_string(5, 1, "9876543211")?;
+        ws.write_number(5, 2, 20.0)?;
+        let path = save(&dir, "offset.xlsx", wb);
+
+        let sheet = sheet::open(&path, None).expect("open");
+        assert_eq!(sheet.header_row, 3);
+        assert_eq!(sheet.headers, ["Phone", "Amount"]);
+        let nos: Vec<u64> = rows(sheet).iter().map(|r| r.row_no).collect();
+        assert_eq!(nos, vec![4, 6]);
+        Ok(())
+    }
+
+    #[test]
+    fn named_sheet_and_listing_when_missing() -> Result<(), rust_xlsxwriter::XlsxError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut wb = XlsxWriter::new();
+        wb.add_worksheet()
+            .set_name("Notes")?
+            .write_string(0, 0, "read me")?;
+        wb.add_worksheet()
+            .set_name("March")?
+            .write_string(0, 0, "Phone")?;
+        let path = save(&dir, "named.xlsx", wb);
+
+        let first = sheet::open(&path, None).expect("open");
+        assert_eq!(first.sheet_name.as_deref(), Some("Notes"));
+        assert_eq!(first.sheet_names, ["Notes", "March"]);
+        let march = sheet::open(&path, Some("march")).expect("open");
+        assert_eq!(march.sheet_name.as_deref(), Some("March"));
+        assert_eq!(march.headers, ["Phone"]);
+
+        let err = sheet::open(&path, Some("April"))
+            .err()
+            .expect("no such sheet");
+        assert!(matches!(err, SheetError::NoSuchSheet { .. }));
+        assert!(
+            err.to_string()
+                .contains("no sheet named 'April'; the workbook has: 'Notes', 'March'"),
+            "{err}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn value_outside_header_columns_is_malformed() -> Result<(), rust_xlsxwriter::XlsxError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut wb = XlsxWriter::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "Phone")?;
+        ws.write_string(0, 1, "Amount")?;
+        ws.write_string(1, 0, "9876543210")?;
+        ws.write_number(1, 1, 5.0)?;
+        ws.write_string(2, 1, "9876543211")?;
+        ws.write_number(2, 2, 6.0)?;
+        let path = save(&dir, "shifted.xlsx", wb);
+
+        let got: Vec<_> = sheet::open(&path, None).expect("open").rows.collect();
+        assert!(got[0].is_ok());
+        let err = got[1]
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(
+            err.contains("cell C3 holds '6' but its column has no header"),
+            "{err}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn empty_sheet_and_garbage_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut wb = XlsxWriter::new();
+        wb.add_worksheet();
+        let path = save(&dir, "empty.xlsx", wb);
+        assert!(matches!(
+            sheet::open(&path, None),
+            Err(SheetError::Empty { .. })
+        ));
+
+        let garbage = dir.path().join("garbage.xlsx");
+        std::fs::write(&garbage, b"name,phone\n").expect("write");
+        let err = sheet::open(&garbage, None)
+            .err()
+            .expect("garbage is rejected");
+        assert!(matches!(err, SheetError::Malformed { .. }), "{err}");
+    }
+
+    #[test]
+    fn dates_from_1904_workbooks_become_1900_serials() {
+        let d1904 = ExcelDateTime::new(44634.0, ExcelDateTimeType::DateTime, true);
+        assert_eq!(datetime_cell(&d1904), Cell::Date(46096.0));
+        let d1900 = ExcelDateTime::new(46096.0, ExcelDateTimeType::DateTime, false);
+        assert_eq!(datetime_cell(&d1900), Cell::Date(46096.0));
+        let duration = ExcelDateTime::new(1.5, ExcelDateTimeType::TimeDelta, false);
+        assert_eq!(datetime_cell(&duration), Cell::Text("36:00:00".into()));
+    }
+
+    #[test]
+    fn column_letters_like_excel() {
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(701), "ZZ");
+        assert_eq!(column_letters(702), "AAA");
+    }
+}
