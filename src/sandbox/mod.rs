@@ -452,11 +452,11 @@ pub async fn serve_forever(config: SandboxConfig, listen: SocketAddr) -> std::io
     let base = sandbox.base_url();
     // These are the simulator's built-in test credentials, not secrets.
     println!("payrun sandbox listening on {base}");
-    println!("Paytm settings for payrun:");
-    println!("  PAYRUN_PAYTM_BASE_URL={base}");
-    println!("  PAYRUN_PAYTM_MID={SANDBOX_MID}");
-    println!("  PAYRUN_PAYTM_MERCHANT_KEY={SANDBOX_KEY}");
-    println!("  PAYRUN_PAYTM_SUBWALLET_GUID={SANDBOX_SUBWALLET}");
+    println!("point payrun at it (paste into your shell):");
+    println!("  export PAYRUN_PAYTM_BASE_URL={base}");
+    println!("  export PAYRUN_PAYTM_MID={SANDBOX_MID}");
+    println!("  export PAYRUN_PAYTM_MERCHANT_KEY={SANDBOX_KEY}");
+    println!("  export PAYRUN_PAYTM_SUBWALLET_GUID={SANDBOX_SUBWALLET}");
     println!("ledger: {base}/__sandbox/ledger");
     println!("press Ctrl-C to stop");
     let signal = tokio::signal::ctrl_c().await;
