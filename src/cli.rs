@@ -100,6 +100,9 @@ pub struct EngineArgs {
     /// How long to keep polling open links before exiting with code 3.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub poll_for: Duration,
+    /// First pause between two status polls of a link; it doubles up to 60 s.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod crashpoint;
 pub mod engine;
 pub mod journal;
 pub mod money;

@@ -180,6 +180,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
+    crate::crashpoint::hit(crate::crashpoint::WRITING_REPORT);
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 use super::{default_report_path, intake, journal_path, Exit};
 use crate::cli::{EngineArgs, PollArgs, RunArgs};
 use crate::config::Settings;
+use crate::crashpoint;
 use crate::engine::{Engine, EngineOptions, Outcome, Pacer, Rate};
 use crate::journal::{now_rfc3339, Batch, Journal, JournalLock, RowState};
 use crate::progress::Progress;
@@ -61,6 +62,7 @@ pub async fn run(
                 total_paise: intake.total().paise(),
             };
             journal.import(&batch, &intake.import_rows())?;
+            crashpoint::hit(crashpoint::AFTER_IMPORT);
             eprintln!("batch {}: {}", batch.id, intake.totals_text());
             batch
         }
@@ -168,6 +170,13 @@ async fn drive(
     let opts = EngineOptions {
         concurrency: args.concurrency.into(),
         poll_for: args.poll_for,
+        poll_interval: (
+            args.poll_interval,
+            EngineOptions::default()
+                .poll_interval
+                .1
+                .max(args.poll_interval),
+        ),
         ..EngineOptions::default()
     };
     let mut worst = Exit::AllPaid;

@@ -4,6 +4,7 @@
 
 use super::reconcile::Resolution;
 use super::{backoff, Engine, EngineError};
+use crate::crashpoint;
 use crate::journal::{Claimed, JournalError, RowState, Update};
 use crate::provider::{Provider, ProviderError};
 use std::sync::Arc;
@@ -27,6 +28,9 @@ impl<P: Provider> Engine<P> {
             let claimed = self
                 .journal
                 .claim(batch_id, permits.len(), self.opts.max_requests)?;
+            if !claimed.is_empty() {
+                crashpoint::hit(crashpoint::AFTER_SENDING_COMMIT);
+            }
             if claimed.is_empty() {
                 drop(permits);
                 // Rows in flight may come back to the queue (a lookup that finds nothing).
@@ -84,7 +88,9 @@ impl<P: Provider> Engine<P> {
         };
         for try_no in 1..=self.opts.max_tries {
             self.pacer.ready().await;
-            match self.provider.create(&row).await {
+            let answer = self.provider.create(&row).await;
+            crashpoint::hit(crashpoint::AFTER_CREATE_ANSWER);
+            match answer {
                 Ok(info) => {
                     self.record_link(&attempt, &info, false)?;
                     return Ok(());

@@ -10,7 +10,7 @@ pub use state::RowState;
 
 use crate::payout::{PayoutRow, ProviderKind};
 use crate::provider::LinkInfo;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, TransactionBehavior};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -271,7 +271,9 @@ impl Journal {
             });
         }
         if version < 1 {
-            let tx = conn.transaction().map_err(|e| self.err(e))?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| self.err(e))?;
             tx.execute_batch(SCHEMA_V1).map_err(|e| self.err(e))?;
             tx.pragma_update(None, "user_version", 1)
                 .map_err(|e| self.err(e))?;
@@ -372,7 +374,9 @@ impl Journal {
     pub fn import(&self, batch: &Batch, rows: &[ImportRow]) -> Result<()> {
         let mut conn = self.conn();
         let e = |source| self.err(source);
-        let tx = conn.transaction().map_err(e)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
         tx.execute(
             "INSERT INTO batches (id, sheet_path, sheet_name, sheet_sha256, provider, headers,
                 created_at, row_count, valid_count, total_paise)
@@ -441,7 +445,9 @@ impl Journal {
     pub fn claim(&self, batch_id: &str, limit: usize, max_requests: u32) -> Result<Vec<Claimed>> {
         let mut conn = self.conn();
         let e = |source| self.err(source);
-        let tx = conn.transaction().map_err(e)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
         let picked: Vec<(Attempt, String)> = {
             let mut stmt = tx
                 .prepare_cached(
@@ -578,7 +584,9 @@ impl Journal {
     pub fn update(&self, attempt_id: i64, u: &Update<'_>) -> Result<RowState> {
         let mut conn = self.conn();
         let e = |source| self.err(source);
-        let tx = conn.transaction().map_err(e)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
         let (batch_id, row_no, order_id, current): (String, i64, String, String) = tx
             .query_row(
                 "SELECT batch_id, row_no, order_id, state FROM attempts WHERE id = ?1",
@@ -649,6 +657,9 @@ impl Journal {
                 detail.trim_end_matches("; "),
             )
             .map_err(e)?;
+        }
+        if u.count_poll {
+            crate::crashpoint::hit(crate::crashpoint::IN_POLL_COMMIT);
         }
         tx.commit().map_err(e)?;
         Ok(new_state)

@@ -186,3 +186,58 @@ pub fn tempdir() -> tempfile::TempDir {
 pub fn path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
+
+pub fn report_states(report: &Path) -> Vec<(String, String)> {
+    let mut r = csv::Reader::from_path(report).unwrap();
+    let headers = r.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (order, state) = (col("order_id"), col("state"));
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (rec[order].to_string(), rec[state].to_string())
+        })
+        .collect()
+}
+
+/// Provider status -> the row state payrun must show for it.
+pub fn expected_state(status: &str) -> &'static str {
+    match status {
+        "SUCCESS" => "paid",
+        "FAILURE" | "LINK_FAILED" => "failed",
+        "EXPIRED" => "expired",
+        "CANCELLED" => "cancelled",
+        _ => "open",
+    }
+}
+
+/// Every row settled, the journal and the report agree with the ledger, and the exit code
+/// says whether everyone was paid.
+pub fn assert_settled(
+    journal: &Path,
+    report: &Path,
+    sb: &payrun::sandbox::Sandbox,
+    n: usize,
+    exit: i32,
+) {
+    assert_exactly_once(journal, sb, n);
+    let ledger = ledger(sb);
+    let rows = journal_rows(journal);
+    for (row_no, order_id, state, _, _) in &rows {
+        assert_eq!(
+            state,
+            expected_state(&ledger[order_id].status),
+            "row {row_no}"
+        );
+    }
+    let report = report_states(report);
+    let journal_view: Vec<(String, String)> =
+        rows.iter().map(|r| (r.1.clone(), r.2.clone())).collect();
+    assert_eq!(report, journal_view, "report rows in sheet order");
+    let conn = rusqlite::Connection::open(journal).unwrap();
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(integrity, "ok");
+    let all_paid = rows.iter().all(|r| r.2 == "paid");
+    assert_eq!(exit, if all_paid { 0 } else { 1 });
+}
+
