@@ -8,9 +8,17 @@ use payrun::crashpoint;
 use std::time::Duration;
 
 async fn crash_then_resume(point: &'static str, nth: u32, seed: u64) {
-    let sb = sandbox(payrun::sandbox::SandboxConfig { latency: Duration::from_millis(5), ..quick_config(seed) }).await;
+    let sb = sandbox(payrun::sandbox::SandboxConfig {
+        latency: Duration::from_millis(5),
+        ..quick_config(seed)
+    })
+    .await;
     let dir = tempdir();
-    let (sheet, journal, report) = (path(&dir, "pay.csv"), path(&dir, "j.db"), path(&dir, "out.csv"));
+    let (sheet, journal, report) = (
+        path(&dir, "pay.csv"),
+        path(&dir, "j.db"),
+        path(&dir, "out.csv"),
+    );
     let n = 24;
     write_csv(&sheet, &rows(n));
     let run = |crash: Option<String>| {
@@ -19,14 +27,28 @@ async fn crash_then_resume(point: &'static str, nth: u32, seed: u64) {
             .arg(&sheet)
             .arg("--report")
             .arg(&report)
-            .args(["--rate", "500/s", "--concurrency", "4", "--poll-for", "30s", "--poll-interval", "200ms"]);
+            .args([
+                "--rate",
+                "500/s",
+                "--concurrency",
+                "4",
+                "--poll-for",
+                "30s",
+                "--poll-interval",
+                "200ms",
+            ]);
         if let Some(spec) = crash {
             cmd.env(crashpoint::ENV, spec);
         }
         cmd
     };
     let crashed = output(run(Some(format!("{point}:{nth}")))).await;
-    assert_eq!(crashed.status.code(), None, "{point}:{nth} must abort: {}", text(&crashed));
+    assert_eq!(
+        crashed.status.code(),
+        None,
+        "{point}:{nth} must abort: {}",
+        text(&crashed)
+    );
     assert!(text(&crashed).contains("crash point"), "{}", text(&crashed));
     let resumed = output(run(None)).await;
     assert_settled(&journal, &report, &sb, n, code(&resumed));
@@ -45,7 +67,12 @@ async fn every_crash_point_resumes_to_an_exact_batch() {
         (crashpoint::IN_POLL_COMMIT, 9),
         (crashpoint::WRITING_REPORT, 1),
     ];
-    assert!(crashpoint::ALL.iter().all(|p| cases.iter().any(|(c, _)| c == p)), "every point is covered");
+    assert!(
+        crashpoint::ALL
+            .iter()
+            .all(|p| cases.iter().any(|(c, _)| c == p)),
+        "every point is covered"
+    );
     // Scenarios are independent (own simulator, journal, sheet): run a few at once.
     let mut set = tokio::task::JoinSet::new();
     for (i, (point, nth)) in cases.into_iter().enumerate() {

@@ -14,6 +14,7 @@ use crate::progress::Progress;
 use crate::provider::{LinkInfo, Provider};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -72,6 +73,9 @@ pub struct Engine<P> {
     /// Set once when the provider refuses us for good; stops every stage.
     down: Mutex<Option<String>>,
     progress: Progress,
+    /// The wall clock (Unix ms) when the engine started, and tokio's clock at that moment:
+    /// poll schedules advance with tokio's clock, so a paused test clock moves them too.
+    started: (i64, Instant),
 }
 
 impl<P: Provider> Engine<P> {
@@ -91,6 +95,7 @@ impl<P: Provider> Engine<P> {
             stop,
             down: Mutex::new(None),
             progress,
+            started: (now_ms(), Instant::now()),
         })
     }
 
@@ -158,7 +163,7 @@ impl<P: Provider> Engine<P> {
         polled: bool,
     ) -> Result<RowState, JournalError> {
         let state = RowState::from(info.state);
-        let next = now_ms() + self.poll_delay(attempt.polls + 1).as_millis() as i64;
+        let next = self.now_ms() + self.poll_delay(attempt.polls + 1).as_millis() as i64;
         let now = self.journal.update(
             attempt.id,
             &Update {
@@ -173,6 +178,11 @@ impl<P: Provider> Engine<P> {
             self.progress.moved(attempt.state, now);
         }
         Ok(now)
+    }
+
+    /// Unix milliseconds now, on the engine's clock.
+    fn now_ms(&self) -> i64 {
+        self.started.0 + self.started.1.elapsed().as_millis() as i64
     }
 
     /// Pause before poll number `polls` (1-based) of a link: doubling from the first

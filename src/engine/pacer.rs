@@ -1,7 +1,12 @@
 //! Request pacing shared by every sender: the configured rate limit (governor), a pause
 //! that a `Retry-After` imposes on all senders at once, and retry backoff with full jitter.
+//! Every wait runs on tokio's clock, so a test with a paused clock paces exactly as a real
+//! run does, only without waiting.
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use rand::Rng;
 use std::num::NonZeroU32;
 use std::str::FromStr;
@@ -54,8 +59,21 @@ impl std::fmt::Display for Rate {
     }
 }
 
+/// governor's clock, read from tokio's (which a test may pause and advance).
+#[derive(Debug, Clone, Copy, Default)]
+struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = std::time::Instant;
+    fn now(&self) -> std::time::Instant {
+        Instant::now().into_std()
+    }
+}
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
+
 pub struct Pacer {
-    limiter: DefaultDirectRateLimiter,
+    limiter: Limiter,
     paused_until: Mutex<Option<Instant>>,
 }
 
@@ -67,7 +85,7 @@ impl Pacer {
             .expect("period is non-zero")
             .allow_burst(burst);
         Pacer {
-            limiter: RateLimiter::direct(quota),
+            limiter: RateLimiter::direct_with_clock(quota, TokioClock),
             paused_until: Mutex::new(None),
         }
     }
@@ -79,10 +97,13 @@ impl Pacer {
                 tokio::time::sleep_until(until).await;
                 continue;
             }
-            self.limiter.until_ready().await;
-            // A pause that started while we waited for the limiter applies to us too.
-            if self.paused().is_none() {
-                return;
+            match self.limiter.check() {
+                // A pause that started while we waited for the limiter applies to us too.
+                Ok(()) if self.paused().is_none() => return,
+                Ok(()) => {}
+                Err(not_until) => {
+                    tokio::time::sleep(not_until.wait_time_from(TokioClock.now())).await;
+                }
             }
         }
     }
@@ -133,6 +154,17 @@ mod tests {
             assert!(backoff(attempt) <= Duration::from_secs(30));
         }
         assert!(backoff(1) <= Duration::from_millis(500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_limit_spaces_requests_on_tokios_clock() {
+        let pacer = Pacer::new("10/s".parse().unwrap(), NonZeroU32::new(1).unwrap());
+        let start = Instant::now();
+        for _ in 0..21 {
+            pacer.ready().await;
+        }
+        // 21 requests at 10/s with a burst of 1: the last goes 2 s after the first.
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
     }
 
     #[tokio::test(start_paused = true)]

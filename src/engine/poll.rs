@@ -2,7 +2,7 @@
 //! interval, until every link is settled, the deadline passes or the run stops.
 
 use super::{backoff, Engine, EngineError};
-use crate::journal::{now_ms, Attempt, JournalError, Update};
+use crate::journal::{Attempt, JournalError, Update};
 use crate::provider::{Lookup, Provider, ProviderError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,12 +18,12 @@ impl<P: Provider> Engine<P> {
     ) -> Result<(), EngineError> {
         let slots = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
         while self.proceeding() && Instant::now() < deadline {
-            let due = self.journal.due_polls(batch_id, now_ms(), 512)?;
+            let due = self.journal.due_polls(batch_id, self.now_ms(), 512)?;
             if due.is_empty() {
                 let Some(next) = self.journal.next_poll_at(batch_id)? else {
                     break; // nothing open
                 };
-                let wait = Duration::from_millis((next - now_ms()).max(10) as u64);
+                let wait = Duration::from_millis((next - self.now_ms()).max(10) as u64);
                 let until = (Instant::now() + wait).min(deadline);
                 if !self
                     .nap(until.saturating_duration_since(Instant::now()))
@@ -54,7 +54,7 @@ impl<P: Provider> Engine<P> {
             return Ok(());
         }
         self.pacer.ready().await;
-        let later = |polls: u32| now_ms() + self.poll_delay(polls).as_millis() as i64;
+        let later = |polls: u32| self.now_ms() + self.poll_delay(polls).as_millis() as i64;
         match self.provider.status(&attempt.order_id).await {
             Ok(Lookup::Found(info)) => {
                 self.record_link(attempt, &info, true)?;
@@ -88,7 +88,7 @@ impl<P: Provider> Engine<P> {
                 self.journal.update(
                     attempt.id,
                     &Update {
-                        next_poll_at: Some(now_ms() + retry_in.as_millis() as i64),
+                        next_poll_at: Some(self.now_ms() + retry_in.as_millis() as i64),
                         ..Default::default()
                     },
                 )?;

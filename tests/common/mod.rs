@@ -235,9 +235,10 @@ pub fn assert_settled(
         rows.iter().map(|r| (r.1.clone(), r.2.clone())).collect();
     assert_eq!(report, journal_view, "report rows in sheet order");
     let conn = rusqlite::Connection::open(journal).unwrap();
-    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(integrity, "ok");
     let all_paid = rows.iter().all(|r| r.2 == "paid");
     assert_eq!(exit, if all_paid { 0 } else { 1 });
 }
-
