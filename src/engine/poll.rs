@@ -24,11 +24,10 @@ impl<P: Provider> Engine<P> {
                     break; // nothing open
                 };
                 let wait = Duration::from_millis((next - self.now_ms()).max(10) as u64);
-                let until = (Instant::now() + wait).min(deadline);
-                if !self
-                    .nap(until.saturating_duration_since(Instant::now()))
-                    .await
-                {
+                if Instant::now() + wait > deadline {
+                    break; // nothing falls due before the deadline: no point waiting for it
+                }
+                if !self.nap(wait).await {
                     break;
                 }
                 continue;
