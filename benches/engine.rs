@@ -40,13 +40,23 @@ impl Drop for SandboxProcess {
 
 fn sandbox(latency_ms: u64) -> SandboxProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_payrun"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--latency", &format!("{latency_ms}ms")])
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--latency",
+            &format!("{latency_ms}ms"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start payrun sandbox");
     let stdout = child.stdout.take().expect("stdout");
-    let first = BufReader::new(stdout).lines().next().expect("a line").expect("utf-8");
+    let first = BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("a line")
+        .expect("utf-8");
     let url = first.rsplit(' ').next().expect("url").to_string();
     SandboxProcess { child, url }
 }
@@ -80,7 +90,11 @@ fn journal_with(dir: &std::path::Path, rows: u64, tag: &str) -> (Arc<Journal>, S
         total_paise: 0,
     };
     let import: Vec<ImportRow> = (0..rows)
-        .map(|i| ImportRow { row_no: i + 2, cells: vec![format!("r{i}")], payout: Ok(row(i, tag)) })
+        .map(|i| ImportRow {
+            row_no: i + 2,
+            cells: vec![format!("r{i}")],
+            payout: Ok(row(i, tag)),
+        })
         .collect();
     journal.import(&batch, &import).expect("import");
     (Arc::new(journal), batch.id)
@@ -99,7 +113,12 @@ fn client(url: &str) -> Arc<PaytmClient> {
     )
 }
 
-fn engine(journal: &Arc<Journal>, url: &str, rate: Rate, poll_for: Duration) -> Arc<Engine<PaytmClient>> {
+fn engine(
+    journal: &Arc<Journal>,
+    url: &str,
+    rate: Rate,
+    poll_for: Duration,
+) -> Arc<Engine<PaytmClient>> {
     Engine::new(
         Arc::clone(journal),
         client(url),
@@ -116,12 +135,29 @@ fn engine(journal: &Arc<Journal>, url: &str, rate: Rate, poll_for: Duration) -> 
 }
 
 /// Runs the create stage only; returns creates per second.
-async fn create_stage(journal: &Arc<Journal>, batch: &str, url: &str, rate: Rate, rows: u64) -> f64 {
+async fn create_stage(
+    journal: &Arc<Journal>,
+    batch: &str,
+    url: &str,
+    rate: Rate,
+    rows: u64,
+) -> f64 {
     let start = Instant::now();
-    engine(journal, url, rate, Duration::ZERO).run(batch).await.expect("run");
+    engine(journal, url, rate, Duration::ZERO)
+        .run(batch)
+        .await
+        .expect("run");
     let elapsed = start.elapsed();
-    let open = journal.summary(batch).expect("summary").rows(RowState::Open);
-    assert_eq!(open, rows, "every row created: {:?}", journal.summary(batch));
+    let open = journal
+        .summary(batch)
+        .expect("summary")
+        .rows(RowState::Open);
+    assert_eq!(
+        open,
+        rows,
+        "every row created: {:?}",
+        journal.summary(batch)
+    );
     rows as f64 / elapsed.as_secs_f64()
 }
 
@@ -159,20 +195,36 @@ fn create_body(i: u64) -> String {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let which: Vec<&str> = args.iter().map(String::as_str).filter(|a| a.parse::<u64>().is_err() && !a.contains('/')).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let which: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| a.parse::<u64>().is_err() && !a.contains('/'))
+        .collect();
     let rows: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(20_000);
-    let rate: Rate = args.iter().find(|a| a.contains('/')).map_or("200/s".parse().unwrap(), |a| a.parse().expect("rate"));
+    let rate: Rate = args
+        .iter()
+        .find(|a| a.contains('/'))
+        .map_or("200/s".parse().unwrap(), |a| a.parse().expect("rate"));
     let wants = |name: &str| which.is_empty() || which.contains(&name);
     let dir = tempfile::tempdir().expect("tempdir");
-    println!("machine: {} cores; rows: {rows}; concurrency: {CONCURRENCY}", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "machine: {} cores; rows: {rows}; concurrency: {CONCURRENCY}",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
 
     if wants("create") {
         let sb = sandbox(100);
         let (journal, batch) = journal_with(dir.path(), rows, "c");
         let per_s = create_stage(&journal, &batch, &sb.url, rate, rows).await;
         let limit = rate.requests.get() as f64 / rate.per.as_secs_f64();
-        println!("create at {rate} with 100 ms latency: {per_s:.1} creates/s = {:.3} of the limit", per_s / limit);
+        println!(
+            "create at {rate} with 100 ms latency: {per_s:.1} creates/s = {:.3} of the limit",
+            per_s / limit
+        );
     }
     if wants("ceiling") || wants("poll") {
         let sb = sandbox(0);
@@ -186,10 +238,20 @@ async fn main() {
         );
         if wants("poll") {
             let conn = rusqlite::Connection::open(journal.path()).expect("open");
-            conn.execute("UPDATE attempts SET next_poll_at = 0 WHERE state = 'open'", []).expect("due");
-            let open = journal.summary(&batch).expect("summary").rows(RowState::Open);
+            conn.execute(
+                "UPDATE attempts SET next_poll_at = 0 WHERE state = 'open'",
+                [],
+            )
+            .expect("due");
+            let open = journal
+                .summary(&batch)
+                .expect("summary")
+                .rows(RowState::Open);
             let start = Instant::now();
-            engine(&journal, &sb.url, unlimited, Duration::from_secs(600)).poll(&batch).await.expect("poll");
+            engine(&journal, &sb.url, unlimited, Duration::from_secs(600))
+                .poll(&batch)
+                .await
+                .expect("poll");
             let engine_rate = open as f64 / start.elapsed().as_secs_f64();
             let bare = bare_loop(&sb.url, "/pls/api/v2/payout-link/fetch", open, |i| {
                 format!(r#"{{"mid":"{SANDBOX_MID}","orderId":"Bu{}"}}"#, i)

@@ -74,45 +74,37 @@ impl<P: Provider> Engine<P> {
         _slot: OwnedSemaphorePermit,
     ) -> Result<(), JournalError> {
         let Claimed { attempt, row } = claim;
-        let put_back = |message: &str| {
-            self.journal.update(
-                attempt.id,
-                &Update {
-                    state: Some(RowState::Queued),
-                    message: Some(message),
-                    ..Default::default()
-                },
-            )?;
-            self.progress.moved(RowState::Sending, RowState::Queued);
-            Ok::<(), JournalError>(())
-        };
         for try_no in 1..=self.opts.max_tries {
             self.pacer.ready().await;
             let answer = self.provider.create(&row).await;
             crashpoint::hit(crashpoint::AFTER_CREATE_ANSWER);
             match answer {
                 Ok(info) => {
-                    self.record_link(&attempt, &info, false)?;
+                    self.record_link(&attempt, &info, false).await?;
                     return Ok(());
                 }
                 Err(ProviderError::Rejected { code, message }) => {
-                    self.journal.update(
-                        attempt.id,
-                        &Update {
-                            state: Some(RowState::Rejected),
-                            code: Some(&code),
-                            message: Some(&message),
-                            ..Default::default()
-                        },
-                    )?;
+                    self.recorder
+                        .record(
+                            attempt.id,
+                            &Update {
+                                state: Some(RowState::Rejected),
+                                code: Some(&code),
+                                message: Some(&message),
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
                     self.progress.moved(RowState::Sending, RowState::Rejected);
                     return Ok(());
                 }
                 Err(ProviderError::Fatal { code, message }) => {
                     // Credentials refused: nothing was created, so the row can wait in the queue.
-                    put_back(&format!(
-                        "not sent: provider refused our credentials ({code})"
-                    ))?;
+                    self.put_back(
+                        &attempt,
+                        &format!("not sent: provider refused our credentials ({code})"),
+                    )
+                    .await?;
                     self.provider_down(format!(
                         "provider refused our credentials ({code}): {message}"
                     ));
@@ -120,14 +112,16 @@ impl<P: Provider> Engine<P> {
                 }
                 Err(ProviderError::Ambiguous { message }) => {
                     tracing::warn!(order_id = %attempt.order_id, "create had no usable answer: {message}");
-                    self.journal.update(
-                        attempt.id,
-                        &Update {
-                            state: Some(RowState::Unknown),
-                            message: Some(&message),
-                            ..Default::default()
-                        },
-                    )?;
+                    self.recorder
+                        .record(
+                            attempt.id,
+                            &Update {
+                                state: Some(RowState::Unknown),
+                                message: Some(&message),
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
                     self.progress.moved(RowState::Sending, RowState::Unknown);
                     let unknown = crate::journal::Attempt {
                         state: RowState::Unknown,
@@ -147,23 +141,47 @@ impl<P: Provider> Engine<P> {
                         self.pacer.pause_for(after);
                     }
                     if try_no == self.opts.max_tries {
-                        put_back(&format!(
-                            "not sent: provider busy ({code}) after {try_no} tries"
-                        ))?;
+                        self.put_back(
+                            &attempt,
+                            &format!("not sent: provider busy ({code}) after {try_no} tries"),
+                        )
+                        .await?;
                         self.provider_down(format!(
                             "provider unreachable or busy after {try_no} tries ({code}): {message}"
                         ));
                         return Ok(());
                     }
                     if self.stop.is_cancelled() || !self.nap(backoff(try_no)).await {
-                        put_back(&format!(
-                            "not sent: run stopped while the provider was busy ({code})"
-                        ))?;
+                        self.put_back(
+                            &attempt,
+                            &format!("not sent: run stopped while the provider was busy ({code})"),
+                        )
+                        .await?;
                         return Ok(());
                     }
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Returns a row to the queue: its create never reached the provider.
+    async fn put_back(
+        &self,
+        attempt: &crate::journal::Attempt,
+        message: &str,
+    ) -> Result<(), JournalError> {
+        self.recorder
+            .record(
+                attempt.id,
+                &Update {
+                    state: Some(RowState::Queued),
+                    message: Some(message),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        self.progress.moved(RowState::Sending, RowState::Queued);
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ mod create;
 mod pacer;
 mod poll;
 mod reconcile;
+mod recorder;
 
 pub use pacer::{backoff, Pacer, Rate};
 
@@ -73,6 +74,7 @@ pub struct Engine<P> {
     /// Set once when the provider refuses us for good; stops every stage.
     down: Mutex<Option<String>>,
     progress: Progress,
+    recorder: recorder::Recorder,
     /// The wall clock (Unix ms) when the engine started, and tokio's clock at that moment:
     /// poll schedules advance with tokio's clock, so a paused test clock moves them too.
     started: (i64, Instant),
@@ -87,6 +89,7 @@ impl<P: Provider> Engine<P> {
         stop: CancellationToken,
         progress: Progress,
     ) -> Arc<Self> {
+        let recorder = recorder::Recorder::start(Arc::clone(&journal));
         Arc::new(Engine {
             journal,
             provider,
@@ -95,6 +98,7 @@ impl<P: Provider> Engine<P> {
             stop,
             down: Mutex::new(None),
             progress,
+            recorder,
             started: (now_ms(), Instant::now()),
         })
     }
@@ -156,7 +160,7 @@ impl<P: Provider> Engine<P> {
 
     /// Journals what the provider said about an attempt's link.
     /// `polled` counts the answer as one more status poll of the link.
-    fn record_link(
+    async fn record_link(
         &self,
         attempt: &Attempt,
         info: &LinkInfo,
@@ -164,16 +168,19 @@ impl<P: Provider> Engine<P> {
     ) -> Result<RowState, JournalError> {
         let state = RowState::from(info.state);
         let next = self.now_ms() + self.poll_delay(attempt.polls + 1).as_millis() as i64;
-        let now = self.journal.update(
-            attempt.id,
-            &Update {
-                state: Some(state),
-                info: Some(info),
-                next_poll_at: Some(next),
-                count_poll: polled,
-                ..Default::default()
-            },
-        )?;
+        let now = self
+            .recorder
+            .record(
+                attempt.id,
+                &Update {
+                    state: Some(state),
+                    info: Some(info),
+                    next_poll_at: Some(next),
+                    count_poll: polled,
+                    ..Default::default()
+                },
+            )
+            .await?;
         if now != attempt.state {
             self.progress.moved(attempt.state, now);
         }

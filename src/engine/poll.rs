@@ -56,21 +56,23 @@ impl<P: Provider> Engine<P> {
         let later = |polls: u32| self.now_ms() + self.poll_delay(polls).as_millis() as i64;
         match self.provider.status(&attempt.order_id).await {
             Ok(Lookup::Found(info)) => {
-                self.record_link(attempt, &info, true)?;
+                self.record_link(attempt, &info, true).await?;
             }
             Ok(Lookup::NotFound) => {
                 // The link was created and journaled; a provider that briefly cannot find it
                 // is asked again later, never answered with a second link.
                 tracing::warn!(order_id = %attempt.order_id, "provider cannot find an open link; asking again later");
-                self.journal.update(
-                    attempt.id,
-                    &Update {
-                        message: Some("provider could not find this link at the last poll"),
-                        next_poll_at: Some(later(attempt.polls + 1)),
-                        count_poll: true,
-                        ..Default::default()
-                    },
-                )?;
+                self.recorder
+                    .record(
+                        attempt.id,
+                        &Update {
+                            message: Some("provider could not find this link at the last poll"),
+                            next_poll_at: Some(later(attempt.polls + 1)),
+                            count_poll: true,
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
             }
             Err(ProviderError::Fatal { code, message }) => {
                 self.provider_down(format!("status lookup refused ({code}): {message}"));
@@ -84,13 +86,15 @@ impl<P: Provider> Engine<P> {
                 }
                 tracing::debug!(order_id = %attempt.order_id, "status poll failed: {e}");
                 let retry_in = backoff(attempt.polls.max(1)).max(Duration::from_secs(1));
-                self.journal.update(
-                    attempt.id,
-                    &Update {
-                        next_poll_at: Some(self.now_ms() + retry_in.as_millis() as i64),
-                        ..Default::default()
-                    },
-                )?;
+                self.recorder
+                    .record(
+                        attempt.id,
+                        &Update {
+                            next_poll_at: Some(self.now_ms() + retry_in.as_millis() as i64),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
             }
         }
         Ok(())

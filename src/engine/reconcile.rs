@@ -56,18 +56,18 @@ impl<P: Provider> Engine<P> {
             self.pacer.ready().await;
             match self.provider.status(&attempt.order_id).await {
                 Ok(Lookup::Found(info)) => {
-                    self.record_link(attempt, &info, false)?;
+                    self.record_link(attempt, &info, false).await?;
                     return Ok(Resolution::Found);
                 }
                 Ok(Lookup::NotFound) => {
-                    self.journal.update(
+                    self.recorder.record(
                         attempt.id,
                         &Update {
                             state: Some(RowState::Queued),
                             message: Some("provider has no link for this order id; it will be sent again with the same order id"),
                             ..Default::default()
                         },
-                    )?;
+                    ).await?;
                     self.progress.moved(attempt.state, RowState::Queued);
                     return Ok(Resolution::NotFound);
                 }
@@ -89,14 +89,18 @@ impl<P: Provider> Engine<P> {
             }
         }
         if attempt.state != RowState::Unknown {
-            self.journal.update(
-                attempt.id,
-                &Update {
-                    state: Some(RowState::Unknown),
-                    message: Some("no answer to the status lookup; run payrun again to reconcile"),
-                    ..Default::default()
-                },
-            )?;
+            self.recorder
+                .record(
+                    attempt.id,
+                    &Update {
+                        state: Some(RowState::Unknown),
+                        message: Some(
+                            "no answer to the status lookup; run payrun again to reconcile",
+                        ),
+                        ..Default::default()
+                    },
+                )
+                .await?;
             self.progress.moved(attempt.state, RowState::Unknown);
         }
         Ok(Resolution::Unresolved)

@@ -582,11 +582,33 @@ impl Journal {
     /// flaps) is recorded as an event but does not change the state. Returns the state the
     /// attempt has afterwards.
     pub fn update(&self, attempt_id: i64, u: &Update<'_>) -> Result<RowState> {
+        let mut states = self.update_many(&[(attempt_id, u.clone())])?;
+        states
+            .pop()
+            .ok_or_else(|| self.corrupt("update returned no state"))
+    }
+
+    /// Applies several updates in one transaction (group commit): one disk sync for all.
+    /// Returns each attempt's state afterwards, in order.
+    pub fn update_many(&self, updates: &[(i64, Update<'_>)]) -> Result<Vec<RowState>> {
         let mut conn = self.conn();
         let e = |source| self.err(source);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(e)?;
+        let mut states = Vec::with_capacity(updates.len());
+        for (attempt_id, u) in updates {
+            states.push(self.apply(&tx, *attempt_id, u)?);
+        }
+        if updates.iter().any(|(_, u)| u.count_poll) {
+            crate::crashpoint::hit(crate::crashpoint::IN_POLL_COMMIT);
+        }
+        tx.commit().map_err(e)?;
+        Ok(states)
+    }
+
+    fn apply(&self, tx: &Connection, attempt_id: i64, u: &Update<'_>) -> Result<RowState> {
+        let e = |source| self.err(source);
         let (batch_id, row_no, order_id, current): (String, i64, String, String) = tx
             .query_row(
                 "SELECT batch_id, row_no, order_id, state FROM attempts WHERE id = ?1",
@@ -647,7 +669,7 @@ impl Journal {
                 "provider_answer"
             };
             insert_event(
-                &tx,
+                tx,
                 &batch_id,
                 Some(row_no as u64),
                 Some(&order_id),
@@ -658,10 +680,6 @@ impl Journal {
             )
             .map_err(e)?;
         }
-        if u.count_poll {
-            crate::crashpoint::hit(crate::crashpoint::IN_POLL_COMMIT);
-        }
-        tx.commit().map_err(e)?;
         Ok(new_state)
     }
 
