@@ -36,6 +36,7 @@ CREATE TABLE rows (
     row_no   INTEGER NOT NULL,
     cells    TEXT NOT NULL,
     payout   TEXT,
+    amount_paise INTEGER,
     issues   TEXT,
     PRIMARY KEY (batch_id, row_no)
 );
@@ -397,7 +398,7 @@ impl Journal {
         .map_err(e)?;
         {
             let mut row_stmt = tx
-                .prepare("INSERT INTO rows (batch_id, row_no, cells, payout, issues) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .prepare("INSERT INTO rows (batch_id, row_no, cells, payout, amount_paise, issues) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
                 .map_err(e)?;
             let mut attempt_stmt = tx
                 .prepare(
@@ -408,12 +409,19 @@ impl Journal {
             let now = now_rfc3339();
             for row in rows {
                 let cells = serde_json::to_string(&row.cells).unwrap_or_default();
-                let (payout, issues) = match &row.payout {
-                    Ok(p) => (serde_json::to_string(p).ok(), None),
-                    Err(issues) => (None, Some(issues.join("; "))),
+                let (payout, amount, issues) = match &row.payout {
+                    Ok(p) => (serde_json::to_string(p).ok(), Some(p.amount.paise()), None),
+                    Err(issues) => (None, None, Some(issues.join("; "))),
                 };
                 row_stmt
-                    .execute(params![batch.id, row.row_no as i64, cells, payout, issues])
+                    .execute(params![
+                        batch.id,
+                        row.row_no as i64,
+                        cells,
+                        payout,
+                        amount,
+                        issues
+                    ])
                     .map_err(e)?;
                 if let Ok(p) = &row.payout {
                     attempt_stmt
@@ -691,23 +699,34 @@ impl Journal {
 
     /// Rows and amounts per state (invalid rows included), for the summary.
     pub fn summary(&self, batch_id: &str) -> Result<Summary> {
-        let mut summary = Summary::default();
-        for line in self.report_rows(batch_id)? {
-            let (state, paise) = (line.row.state, line.amount_paise);
-            match summary.states.iter_mut().find(|s| s.state == state) {
-                Some(t) => {
-                    t.rows += 1;
-                    t.paise += paise;
-                }
-                None => summary.states.push(StateTotal {
-                    state,
-                    rows: 1,
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT COALESCE(a.state, 'invalid'), COUNT(*), COALESCE(SUM(r.amount_paise), 0)
+                 FROM rows r
+                 LEFT JOIN attempts a ON a.batch_id = r.batch_id AND a.row_no = r.row_no
+                   AND a.attempt_no = (SELECT MAX(attempt_no) FROM attempts m
+                                       WHERE m.batch_id = r.batch_id AND m.row_no = r.row_no)
+                 WHERE r.batch_id = ?1 GROUP BY 1",
+            )
+            .map_err(|e| self.err(e))?;
+        let raw: Vec<(String, i64, i64)> = stmt
+            .query_map(params![batch_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut states = raw
+            .into_iter()
+            .map(|(state, rows, paise)| {
+                Ok(StateTotal {
+                    state: state.parse().map_err(|m: String| self.corrupt(m))?,
+                    rows: rows as u64,
                     paise,
-                }),
-            }
-        }
-        summary.states.sort_by_key(|s| s.state);
-        Ok(summary)
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        states.sort_by_key(|s| s.state);
+        Ok(Summary { states })
     }
 
     /// Every sheet row of the batch with its latest attempt, in sheet order.
@@ -715,7 +734,7 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT r.row_no, r.cells, r.payout, r.issues,
+                "SELECT r.row_no, r.cells, r.amount_paise, r.issues,
                         a.order_id, a.state, a.link_url, a.link_id, a.provider_code,
                         a.provider_message, a.updated_at,
                         (SELECT COUNT(*) FROM attempts c WHERE c.batch_id = r.batch_id AND c.row_no = r.row_no)
@@ -726,87 +745,36 @@ impl Journal {
                  WHERE r.batch_id = ?1 ORDER BY r.row_no",
             )
             .map_err(|e| self.err(e))?;
-        type Raw = (
-            i64,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            u32,
-        );
-        let raw: Vec<Raw> = stmt
+        let lines = stmt
             .query_map(params![batch_id], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                ))
+                let cells: String = r.get(1)?;
+                let state: Option<String> = r.get(5)?;
+                let bad = |i, e: Box<dyn std::error::Error + Send + Sync>| {
+                    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e)
+                };
+                Ok(ReportLine {
+                    row: ReportRow {
+                        row_no: r.get::<_, i64>(0)? as u64,
+                        cells: serde_json::from_str(&cells).map_err(|e| bad(1, e.into()))?,
+                        order_id: r.get(4)?,
+                        state: match state {
+                            Some(s) => s.parse().map_err(|m: String| bad(5, m.into()))?,
+                            None => RowState::Invalid,
+                        },
+                        link_url: r.get(6)?,
+                        link_id: r.get(7)?,
+                        provider_code: r.get(8)?,
+                        provider_message: r.get::<_, Option<String>>(9)?.or(r.get(3)?),
+                        attempts: r.get(11)?,
+                        updated_at: r.get(10)?,
+                    },
+                    amount_paise: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                })
             })
             .map_err(|e| self.err(e))?
-            .collect::<std::result::Result<_, _>>()
+            .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
-        raw.into_iter()
-            .map(
-                |(
-                    row_no,
-                    cells,
-                    payout,
-                    issues,
-                    order_id,
-                    state,
-                    link_url,
-                    link_id,
-                    code,
-                    message,
-                    updated_at,
-                    attempts,
-                )| {
-                    let cells: Vec<String> = serde_json::from_str(&cells)
-                        .map_err(|err| self.corrupt(format!("row {row_no} cells: {err}")))?;
-                    let amount_paise = match &payout {
-                        Some(p) => serde_json::from_str::<PayoutRow>(p)
-                            .map_err(|err| self.corrupt(format!("row {row_no} payout: {err}")))?
-                            .amount
-                            .paise(),
-                        None => 0,
-                    };
-                    let state = match state {
-                        Some(s) => s.parse().map_err(|m: String| self.corrupt(m))?,
-                        None => RowState::Invalid,
-                    };
-                    Ok(ReportLine {
-                        row: ReportRow {
-                            row_no: row_no as u64,
-                            cells,
-                            order_id,
-                            state,
-                            link_url,
-                            link_id,
-                            provider_code: code,
-                            provider_message: message.or(issues),
-                            attempts,
-                            updated_at,
-                        },
-                        amount_paise,
-                    })
-                },
-            )
-            .collect()
+        Ok(lines)
     }
 }
 
