@@ -17,7 +17,6 @@ use payrun::provider::checksum;
 use payrun::provider::paytm::{PaytmClient, PaytmConfig};
 use payrun::sandbox::{SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};
 use std::io::{BufRead, BufReader};
-use std::num::NonZeroU32;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -122,7 +121,7 @@ fn engine(
     Engine::new(
         Arc::clone(journal),
         client(url),
-        Arc::new(Pacer::new(rate, NonZeroU32::MIN)),
+        Arc::new(Pacer::new(rate, rate.default_burst())),
         EngineOptions {
             concurrency: CONCURRENCY,
             poll_for,

@@ -91,9 +91,10 @@ pub struct EngineArgs {
     /// Default: 5/s, or 50/s with --sandbox.
     #[arg(long, value_name = "RATE")]
     pub rate: Option<Rate>,
-    /// Requests allowed at once after an idle spell.
-    #[arg(long, default_value_t = std::num::NonZeroU32::MIN)]
-    pub burst: std::num::NonZeroU32,
+    /// Requests allowed at once after an idle spell. Default: 50 ms worth of the rate
+    /// (at least 1), which absorbs timer jitter without exceeding the rate on average.
+    #[arg(long)]
+    pub burst: Option<std::num::NonZeroU32>,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,

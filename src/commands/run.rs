@@ -155,7 +155,10 @@ async fn drive(
     let rate = args
         .rate
         .unwrap_or_else(|| default_rate.parse::<Rate>().expect("default rate parses"));
-    let pacer = Arc::new(Pacer::new(rate, args.burst));
+    let pacer = Arc::new(Pacer::new(
+        rate,
+        args.burst.unwrap_or_else(|| rate.default_burst()),
+    ));
     let client = Arc::new(PaytmClient::new(paytm).context("cannot set up the Paytm client")?);
     let stop = CancellationToken::new();
     let on_signal = stop.clone();

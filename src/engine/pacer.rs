@@ -53,9 +53,22 @@ impl FromStr for Rate {
     }
 }
 
+impl Rate {
+    /// 50 ms worth of requests, at least one. A burst of one would lose the timer's
+    /// granularity on every wait (a 5 ms spacing woken at 6 ms runs at 5/6 of the rate).
+    pub fn default_burst(self) -> NonZeroU32 {
+        let per_50ms = u64::from(self.requests.get()) * 50 / (self.per.as_millis().max(1) as u64);
+        NonZeroU32::new(per_50ms.clamp(1, u64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN)
+    }
+}
+
 impl std::fmt::Display for Rate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}ms", self.requests, self.per.as_millis())
+        match self.per.as_millis() {
+            1000 => write!(f, "{}/s", self.requests),
+            60_000 => write!(f, "{}/m", self.requests),
+            ms => write!(f, "{}/{ms}ms", self.requests),
+        }
     }
 }
 
@@ -146,6 +159,15 @@ mod tests {
         for bad in ["", "20", "0/s", "x/s", "20/parsec", "20/0s"] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn default_burst_is_50ms_of_the_rate() {
+        let burst = |r: &str| r.parse::<Rate>().unwrap().default_burst().get();
+        assert_eq!(burst("200/s"), 10);
+        assert_eq!(burst("5/s"), 1);
+        assert_eq!(burst("600/m"), 1);
+        assert_eq!(burst("1000000/s"), 50_000);
     }
 
     #[test]
