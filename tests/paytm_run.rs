@@ -330,3 +330,41 @@ async fn ctrl_c_stops_cleanly_with_exit_3_and_the_next_run_finishes() {
     let out = run_sheet(&sheet, &journal, &report, &sb, &[]).await;
     assert_settled(&journal, &report, &sb, 50, code(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sheets_of_one_workbook_are_two_batches() {
+    let sb = sandbox(quick_config(23)).await;
+    let dir = tempdir();
+    let (book, journal, report) = (
+        path(&dir, "pay.xlsx"),
+        path(&dir, "j.db"),
+        path(&dir, "out.csv"),
+    );
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (name, offset) in [("North", 0u64), ("South", 500)] {
+        let sheet = wb.add_worksheet().set_name(name).unwrap();
+        for (c, h) in ["Name", "Mobile", "Amount", "Comments"].iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        for i in 0..3u64 {
+            let r = (i + 1) as u32;
+            sheet.write_string(r, 0, format!("{name} {i}")).unwrap();
+            sheet
+                .write_string(r, 1, format!("98765{:05}", offset + i))
+                .unwrap();
+            sheet.write_number(r, 2, 100.0 + i as f64).unwrap();
+            sheet.write_string(r, 3, "bonus").unwrap();
+        }
+    }
+    wb.save(&book).unwrap();
+    for name in ["North", "South"] {
+        let out = run_sheet(&book, &journal, &report, &sb, &["--sheet", name]).await;
+        assert!(matches!(code(&out), 0 | 1), "{name}: {}", text(&out));
+        assert!(
+            !text(&out).contains("resuming"),
+            "{name} is a batch of its own: {}",
+            text(&out)
+        );
+    }
+    assert_exactly_once(&journal, &sb, 6);
+}

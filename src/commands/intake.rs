@@ -114,7 +114,12 @@ pub fn read(args: &SheetArgs, journal: Option<&Journal>) -> Result<Intake, Intak
             hint,
         }
     })?;
-    let batch_id = batch_key(&sheet.sha256, args.provider);
+    // A workbook's sheets are separate batches: the identity is the file and the sheet.
+    let identity = match &sheet.sheet_name {
+        Some(name) => format!("{}#{name}", sheet.sha256),
+        None => sheet.sha256.clone(),
+    };
+    let batch_id = batch_key(&identity, args.provider);
     let mut validator = Validator::new(
         columns,
         Rules {

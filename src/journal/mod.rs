@@ -28,8 +28,7 @@ CREATE TABLE batches (
     created_at   TEXT NOT NULL,
     row_count    INTEGER NOT NULL,
     valid_count  INTEGER NOT NULL,
-    total_paise  INTEGER NOT NULL,
-    UNIQUE (sheet_sha256, provider)
+    total_paise  INTEGER NOT NULL
 );
 CREATE TABLE rows (
     batch_id TEXT NOT NULL REFERENCES batches(id),
@@ -281,14 +280,6 @@ impl Journal {
             tx.commit().map_err(|e| self.err(e))?;
         }
         Ok(())
-    }
-
-    pub fn find_batch(&self, sheet_sha256: &str, provider: ProviderKind) -> Result<Option<Batch>> {
-        self.query_batches(
-            "WHERE sheet_sha256 = ?1 AND provider = ?2",
-            params![sheet_sha256, provider.as_str()],
-        )
-        .map(|mut v| v.pop())
     }
 
     pub fn batch(&self, id: &str) -> Result<Option<Batch>> {
@@ -891,13 +882,7 @@ mod tests {
     fn import_then_claim_marks_sending_once() {
         let (_d, j) = open();
         import(&j, "b1");
-        assert_eq!(
-            j.find_batch("sha-b1", ProviderKind::Paytm)
-                .unwrap()
-                .unwrap()
-                .id,
-            "b1"
-        );
+        assert_eq!(j.batch("b1").unwrap().unwrap().sheet_sha256, "sha-b1");
         let claimed = j.claim("b1", 10, 10).unwrap();
         assert_eq!(
             claimed
