@@ -3,6 +3,7 @@
 
 pub mod checksum;
 pub mod paytm;
+pub mod transport;
 
 use crate::payout::PayoutRow;
 use std::future::Future;

@@ -14,9 +14,9 @@
 //! - Envelope codes: see [`classify`].
 
 use super::checksum;
+use super::transport::{Request, Sent, Transport};
 use super::{LinkInfo, LinkState, Lookup, Provider, ProviderError};
 use crate::payout::PayoutRow;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -405,9 +405,9 @@ struct LinkBody<'a> {
     payout_link_id: &'a str,
 }
 
-/// A Paytm Payout Links client: one pooled HTTP client, every request signed.
+/// A Paytm Payout Links client: every request signed, sent over one transport.
 pub struct PaytmClient {
-    http: reqwest::Client,
+    transport: Transport,
     config: PaytmConfig,
 }
 
@@ -421,16 +421,13 @@ impl fmt::Debug for PaytmClient {
 
 impl PaytmClient {
     pub fn new(config: PaytmConfig) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
-            // A redirected POST may be replayed as a GET elsewhere; a redirect is a wrong URL.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("payrun/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(PaytmClient { http, config })
+        let transport = Transport::http(&config.base_url, config.timeout)?;
+        Ok(PaytmClient { transport, config })
+    }
+
+    /// A client over another transport (the simulator in process, for simulation tests).
+    pub fn with_transport(config: PaytmConfig, transport: Transport) -> Self {
+        PaytmClient { transport, config }
     }
 
     /// Re-sends the SMS/e-mail of an active link.
@@ -472,69 +469,26 @@ impl PaytmClient {
     }
 
     async fn send(&self, op: Op, bytes: Vec<u8>, signature: String) -> Answer {
-        let url = format!(
-            "{}{}",
-            self.config.base_url.trim_end_matches('/'),
-            op.path()
-        );
-        let sent = self
-            .http
-            .post(url)
-            .header("x-mid", &self.config.mid)
-            .header("x-checksum", signature)
-            .header(CONTENT_TYPE, "application/json")
-            .body(bytes)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => return transport_answer(e),
+        let request = Request {
+            path: op.path(),
+            headers: vec![
+                ("x-mid", self.config.mid.clone()),
+                ("x-checksum", signature),
+                ("content-type", "application/json".into()),
+            ],
+            body: bytes,
         };
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, OffsetDateTime::now_utc()));
-        let body = match response.bytes().await {
-            Ok(b) => parse_envelope(&b),
-            Err(e) => Err(format!("answer cut off: {}", describe(e))),
-        };
-        Answer::Http {
-            status,
-            retry_after,
-            body,
+        match self.transport.post(request).await {
+            Sent::NotSent(why) => Answer::NotSent(why),
+            Sent::Lost(why) => Answer::Lost(why),
+            Sent::Answer { status, retry_after, body } => Answer::Http {
+                status,
+                retry_after: retry_after
+                    .and_then(|v| parse_retry_after(&v, OffsetDateTime::now_utc())),
+                body: body.and_then(|b| parse_envelope(&b)),
+            },
         }
     }
-}
-
-/// A request that produced no answer head.
-fn transport_answer(e: reqwest::Error) -> Answer {
-    // A connect error (including a connect timeout) means no byte of the request left.
-    if e.is_connect() || e.is_builder() {
-        Answer::NotSent(describe(e))
-    } else {
-        Answer::Lost(describe(e))
-    }
-}
-
-/// A transport error in words, without the URL and with the root cause.
-fn describe(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else if e.is_body() || e.is_decode() {
-        "broken answer body"
-    } else {
-        "connection error"
-    };
-    let e = e.without_url();
-    let mut root: &dyn std::error::Error = &e;
-    while let Some(next) = root.source() {
-        root = next;
-    }
-    format!("{kind}: {root}")
 }
 
 impl Provider for PaytmClient {

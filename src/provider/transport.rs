@@ -1,0 +1,122 @@
+//! How a provider request travels: over HTTP (reqwest: pooled connections, timeouts, no
+//! redirects), or, for deterministic simulation tests, straight into the simulator's router
+//! in the same process, on the same runtime and clock. Either way the client sees the same
+//! three outcomes, so its classification code cannot tell them apart.
+
+use axum::body::Body;
+use std::time::Duration;
+use tower::ServiceExt;
+
+/// What became of a request.
+#[derive(Debug)]
+pub enum Sent {
+    /// The request never left this process (connection refused, DNS failure).
+    NotSent(String),
+    /// The request was (or may have been) sent, and no answer head came back.
+    Lost(String),
+    /// An answer head came back. `body` is `Err` when the body was cut off.
+    Answer { status: u16, retry_after: Option<String>, body: Result<Vec<u8>, String> },
+}
+
+/// A request: path under the provider's base URL, headers, body bytes.
+pub struct Request<'a> {
+    pub path: &'a str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Clone)]
+pub enum Transport {
+    Http { client: reqwest::Client, base_url: String },
+    /// The simulator's router, called in process; `timeout` is the client's timeout.
+    InProcess { router: axum::Router, timeout: Duration },
+}
+
+impl Transport {
+    pub fn http(base_url: &str, timeout: Duration) -> Result<Transport, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            // A redirected POST may be replayed as a GET elsewhere; a redirect is a wrong URL.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("payrun/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Transport::Http { client, base_url: base_url.trim_end_matches('/').to_string() })
+    }
+
+    pub async fn post(&self, request: Request<'_>) -> Sent {
+        match self {
+            Transport::Http { client, base_url } => {
+                let mut builder = client.post(format!("{base_url}{}", request.path));
+                for (name, value) in request.headers {
+                    builder = builder.header(name, value);
+                }
+                let response = match builder.body(request.body).send().await {
+                    Ok(r) => r,
+                    // A connect error (including a connect timeout) means no byte left.
+                    Err(e) if e.is_connect() || e.is_builder() => return Sent::NotSent(describe(e)),
+                    Err(e) => return Sent::Lost(describe(e)),
+                };
+                let status = response.status().as_u16();
+                let retry_after = header(response.headers());
+                let body = match response.bytes().await {
+                    Ok(b) => Ok(b.to_vec()),
+                    Err(e) => Err(format!("answer cut off: {}", describe(e))),
+                };
+                Sent::Answer { status, retry_after, body }
+            }
+            Transport::InProcess { router, timeout } => {
+                let mut builder = axum::http::Request::post(request.path);
+                for (name, value) in request.headers {
+                    builder = builder.header(name, value);
+                }
+                let Ok(req) = builder.body(Body::from(request.body)) else {
+                    return Sent::NotSent("cannot build the request".into());
+                };
+                let call = async {
+                    let response = router.clone().oneshot(req).await.map_err(|e| e.to_string())?;
+                    let status = response.status().as_u16();
+                    let retry_after = header(response.headers());
+                    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                        .await
+                        .map(|b| b.to_vec())
+                        .map_err(|e| format!("answer cut off: {e}"));
+                    Ok::<_, String>(Sent::Answer { status, retry_after, body })
+                };
+                match tokio::time::timeout(*timeout, call).await {
+                    Ok(Ok(sent)) => sent,
+                    Ok(Err(e)) => Sent::Lost(e),
+                    Err(_) => Sent::Lost("timed out: no answer within the client timeout".into()),
+                }
+            }
+        }
+    }
+}
+
+fn header(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// A transport error in words, without the URL and with the root cause.
+fn describe(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "broken answer body"
+    } else {
+        "connection error"
+    };
+    let e = e.without_url();
+    let mut root: &dyn std::error::Error = &e;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    format!("{kind}: {root}")
+}
