@@ -3,7 +3,7 @@
 //! journaled before anything else happens to that row.
 
 use super::reconcile::Resolution;
-use super::{backoff, Engine, EngineError};
+use super::{Engine, EngineError};
 use crate::crashpoint;
 use crate::journal::{Claimed, JournalError, RowState, Update};
 use crate::provider::{Provider, ProviderError};
@@ -151,7 +151,7 @@ impl<P: Provider> Engine<P> {
                         ));
                         return Ok(());
                     }
-                    if self.stop.is_cancelled() || !self.nap(backoff(try_no)).await {
+                    if self.stop.is_cancelled() || !self.nap(self.backoff(try_no)).await {
                         self.put_back(
                             &attempt,
                             &format!("not sent: run stopped while the provider was busy ({code})"),

@@ -13,7 +13,9 @@ pub use pacer::{backoff, Pacer, Rate};
 use crate::journal::{now_ms, Attempt, Journal, JournalError, RowState, Update};
 use crate::progress::Progress;
 use crate::provider::{LinkInfo, Provider};
-use std::sync::{Arc, Mutex};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -32,6 +34,11 @@ pub struct EngineOptions {
     pub max_requests: u32,
     /// First and longest pause between two status polls of one link.
     pub poll_interval: (Duration, Duration),
+    /// Commit provider answers in groups from a writer thread (true), or each in the
+    /// calling task (simulation tests: every commit at a deterministic point).
+    pub group_commit: bool,
+    /// Seed for retry jitter (simulation tests); `None` draws one.
+    pub seed: Option<u64>,
 }
 
 impl Default for EngineOptions {
@@ -42,6 +49,8 @@ impl Default for EngineOptions {
             max_tries: 8,
             max_requests: 10,
             poll_interval: (Duration::from_secs(2), Duration::from_secs(60)),
+            group_commit: true,
+            seed: None,
         }
     }
 }
@@ -75,9 +84,8 @@ pub struct Engine<P> {
     down: Mutex<Option<String>>,
     progress: Progress,
     recorder: recorder::Recorder,
-    /// The wall clock (Unix ms) when the engine started, and tokio's clock at that moment:
-    /// poll schedules advance with tokio's clock, so a paused test clock moves them too.
-    started: (i64, Instant),
+    /// Jitter for retry backoff; seeded in simulation tests so a seed replays exactly.
+    rng: Mutex<StdRng>,
 }
 
 impl<P: Provider> Engine<P> {
@@ -89,7 +97,11 @@ impl<P: Provider> Engine<P> {
         stop: CancellationToken,
         progress: Progress,
     ) -> Arc<Self> {
-        let recorder = recorder::Recorder::start(Arc::clone(&journal));
+        let recorder = recorder::Recorder::new(Arc::clone(&journal), opts.group_commit);
+        let rng = Mutex::new(match opts.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        });
         Arc::new(Engine {
             journal,
             provider,
@@ -99,7 +111,7 @@ impl<P: Provider> Engine<P> {
             down: Mutex::new(None),
             progress,
             recorder,
-            started: (now_ms(), Instant::now()),
+            rng,
         })
     }
 
@@ -189,7 +201,15 @@ impl<P: Provider> Engine<P> {
 
     /// Unix milliseconds now, on the engine's clock.
     fn now_ms(&self) -> i64 {
-        self.started.0 + self.started.1.elapsed().as_millis() as i64
+        clock_ms()
+    }
+
+    /// Backoff before retry number `attempt`, with full jitter from the engine's generator.
+    fn backoff(&self, attempt: u32) -> Duration {
+        backoff(
+            attempt,
+            &mut *self.rng.lock().unwrap_or_else(|e| e.into_inner()),
+        )
     }
 
     /// Pause before poll number `polls` (1-based) of a link: doubling from the first
@@ -208,6 +228,15 @@ impl<P: Provider> Engine<P> {
             _ = self.stop.cancelled() => false,
         }
     }
+}
+
+/// Unix milliseconds on the engine's clock: the wall clock when first asked, advanced by
+/// tokio's clock from then on, so poll schedules move with a paused test clock too, and
+/// stay consistent across the engines that one process runs one after another.
+fn clock_ms() -> i64 {
+    static BASE: OnceLock<(i64, Instant)> = OnceLock::new();
+    let (wall, at) = BASE.get_or_init(|| (now_ms(), Instant::now()));
+    wall + Instant::now().saturating_duration_since(*at).as_millis() as i64
 }
 
 fn join_error(e: tokio::task::JoinError) -> EngineError {

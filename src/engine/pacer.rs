@@ -137,11 +137,11 @@ impl Pacer {
 }
 
 /// Exponential backoff with full jitter for retry number `attempt` (1-based).
-pub fn backoff(attempt: u32) -> Duration {
+pub fn backoff(attempt: u32, rng: &mut impl Rng) -> Duration {
     const BASE_MS: u64 = 250;
     const CAP_MS: u64 = 30_000;
     let ceiling = BASE_MS.saturating_mul(1 << attempt.min(16)).min(CAP_MS);
-    Duration::from_millis(rand::rng().random_range(0..=ceiling))
+    Duration::from_millis(rng.random_range(0..=ceiling))
 }
 
 #[cfg(test)]
@@ -172,10 +172,11 @@ mod tests {
 
     #[test]
     fn backoff_stays_within_its_ceiling() {
+        let rng = &mut rand::rng();
         for attempt in 1..40 {
-            assert!(backoff(attempt) <= Duration::from_secs(30));
+            assert!(backoff(attempt, rng) <= Duration::from_secs(30));
         }
-        assert!(backoff(1) <= Duration::from_millis(500));
+        assert!(backoff(1, rng) <= Duration::from_millis(500));
     }
 
     #[tokio::test(start_paused = true)]

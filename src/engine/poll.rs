@@ -1,7 +1,7 @@
 //! The poll stage: open links are looked up when their next poll is due, with a doubling
 //! interval, until every link is settled, the deadline passes or the run stops.
 
-use super::{backoff, Engine, EngineError};
+use super::{Engine, EngineError};
 use crate::journal::{Attempt, JournalError, Update};
 use crate::provider::{Lookup, Provider, ProviderError};
 use std::sync::Arc;
@@ -85,7 +85,9 @@ impl<P: Provider> Engine<P> {
                     self.pacer.pause_for(*after);
                 }
                 tracing::debug!(order_id = %attempt.order_id, "status poll failed: {e}");
-                let retry_in = backoff(attempt.polls.max(1)).max(Duration::from_secs(1));
+                let retry_in = self
+                    .backoff(attempt.polls.max(1))
+                    .max(Duration::from_secs(1));
                 self.recorder
                     .record(
                         attempt.id,

@@ -3,7 +3,7 @@
 //! sent again. Found: the link is journaled. Not found: the create never happened, and the
 //! row goes back to the queue to be sent with the same order id.
 
-use super::{backoff, Engine, EngineError};
+use super::{Engine, EngineError};
 use crate::journal::{Attempt, JournalError, RowState, Update};
 use crate::provider::{Lookup, Provider, ProviderError};
 use std::sync::Arc;
@@ -82,7 +82,7 @@ impl<P: Provider> Engine<P> {
                 }
                 Err(e) => {
                     tracing::warn!(order_id = %attempt.order_id, "status lookup failed: {e}");
-                    if !self.nap(backoff(try_no)).await {
+                    if !self.nap(self.backoff(try_no)).await {
                         break;
                     }
                 }

@@ -55,13 +55,20 @@ struct Job {
 }
 
 pub(super) struct Recorder {
-    jobs: mpsc::UnboundedSender<Job>,
+    /// `None`: no writer thread, each update commits in the calling task.
+    jobs: Option<mpsc::UnboundedSender<Job>>,
     journal: Arc<Journal>,
 }
 
 impl Recorder {
-    /// Starts the writer thread; it ends when the recorder is dropped.
-    pub(super) fn start(journal: Arc<Journal>) -> Recorder {
+    /// With `group_commit`, starts the writer thread; it ends when the recorder is dropped.
+    pub(super) fn new(journal: Arc<Journal>, group_commit: bool) -> Recorder {
+        if !group_commit {
+            return Recorder {
+                jobs: None,
+                journal,
+            };
+        }
         let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
         let writer = Arc::clone(&journal);
         std::thread::Builder::new()
@@ -79,7 +86,10 @@ impl Recorder {
                 }
             })
             .expect("spawn the journal writer thread");
-        Recorder { jobs, journal }
+        Recorder {
+            jobs: Some(jobs),
+            journal,
+        }
     }
 
     /// Journals one update and waits until it is committed.
@@ -88,13 +98,16 @@ impl Recorder {
         attempt_id: i64,
         update: &Update<'_>,
     ) -> Result<RowState, JournalError> {
+        let Some(jobs) = &self.jobs else {
+            return self.journal.update(attempt_id, update);
+        };
         let (reply, answer) = oneshot::channel();
         let job = Job {
             attempt_id,
             update: Owned::from(update),
             reply,
         };
-        if self.jobs.send(job).is_err() {
+        if jobs.send(job).is_err() {
             // The writer is gone (it only stops when the recorder drops): write directly.
             return self.journal.update(attempt_id, update);
         }

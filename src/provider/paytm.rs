@@ -481,7 +481,11 @@ impl PaytmClient {
         match self.transport.post(request).await {
             Sent::NotSent(why) => Answer::NotSent(why),
             Sent::Lost(why) => Answer::Lost(why),
-            Sent::Answer { status, retry_after, body } => Answer::Http {
+            Sent::Answer {
+                status,
+                retry_after,
+                body,
+            } => Answer::Http {
                 status,
                 retry_after: retry_after
                     .and_then(|v| parse_retry_after(&v, OffsetDateTime::now_utc())),

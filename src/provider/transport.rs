@@ -15,7 +15,11 @@ pub enum Sent {
     /// The request was (or may have been) sent, and no answer head came back.
     Lost(String),
     /// An answer head came back. `body` is `Err` when the body was cut off.
-    Answer { status: u16, retry_after: Option<String>, body: Result<Vec<u8>, String> },
+    Answer {
+        status: u16,
+        retry_after: Option<String>,
+        body: Result<Vec<u8>, String>,
+    },
 }
 
 /// A request: path under the provider's base URL, headers, body bytes.
@@ -27,9 +31,15 @@ pub struct Request<'a> {
 
 #[derive(Clone)]
 pub enum Transport {
-    Http { client: reqwest::Client, base_url: String },
+    Http {
+        client: reqwest::Client,
+        base_url: String,
+    },
     /// The simulator's router, called in process; `timeout` is the client's timeout.
-    InProcess { router: axum::Router, timeout: Duration },
+    InProcess {
+        router: axum::Router,
+        timeout: Duration,
+    },
 }
 
 impl Transport {
@@ -43,7 +53,10 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("payrun/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Transport::Http { client, base_url: base_url.trim_end_matches('/').to_string() })
+        Ok(Transport::Http {
+            client,
+            base_url: base_url.trim_end_matches('/').to_string(),
+        })
     }
 
     pub async fn post(&self, request: Request<'_>) -> Sent {
@@ -56,7 +69,9 @@ impl Transport {
                 let response = match builder.body(request.body).send().await {
                     Ok(r) => r,
                     // A connect error (including a connect timeout) means no byte left.
-                    Err(e) if e.is_connect() || e.is_builder() => return Sent::NotSent(describe(e)),
+                    Err(e) if e.is_connect() || e.is_builder() => {
+                        return Sent::NotSent(describe(e))
+                    }
                     Err(e) => return Sent::Lost(describe(e)),
                 };
                 let status = response.status().as_u16();
@@ -65,7 +80,11 @@ impl Transport {
                     Ok(b) => Ok(b.to_vec()),
                     Err(e) => Err(format!("answer cut off: {}", describe(e))),
                 };
-                Sent::Answer { status, retry_after, body }
+                Sent::Answer {
+                    status,
+                    retry_after,
+                    body,
+                }
             }
             Transport::InProcess { router, timeout } => {
                 let mut builder = axum::http::Request::post(request.path);
@@ -76,14 +95,22 @@ impl Transport {
                     return Sent::NotSent("cannot build the request".into());
                 };
                 let call = async {
-                    let response = router.clone().oneshot(req).await.map_err(|e| e.to_string())?;
+                    let response = router
+                        .clone()
+                        .oneshot(req)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     let status = response.status().as_u16();
                     let retry_after = header(response.headers());
                     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
                         .await
                         .map(|b| b.to_vec())
                         .map_err(|e| format!("answer cut off: {e}"));
-                    Ok::<_, String>(Sent::Answer { status, retry_after, body })
+                    Ok::<_, String>(Sent::Answer {
+                        status,
+                        retry_after,
+                        body,
+                    })
                 };
                 match tokio::time::timeout(*timeout, call).await {
                     Ok(Ok(sent)) => sent,

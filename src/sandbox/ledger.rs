@@ -5,7 +5,9 @@
 use super::scenario::Fate;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+// tokio's clock, so a simulation test with a paused clock drives link lifecycles too.
+use tokio::time::Instant;
 
 /// How long a new link reports itself as still being set up.
 const PROCESSING: Duration = Duration::from_millis(200);

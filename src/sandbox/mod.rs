@@ -30,9 +30,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 pub const SANDBOX_MID: &str = "PAYRUNSANDBOX00000001";
 /// 16 bytes, as Paytm's AES-128 checksum needs.
@@ -139,6 +140,15 @@ pub(crate) struct Shared {
     /// Requests seen per (endpoint, key), so fault draws are per order id, not per arrival.
     request_numbers: Mutex<HashMap<(String, String), u64>>,
     counters: Counters,
+}
+
+impl Shared {
+    fn set_config(&self, config: SandboxConfig) {
+        *self
+            .config
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = config;
+    }
 }
 
 /// Locks a mutex even if a previous holder panicked: the simulator must keep answering.
@@ -358,6 +368,37 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// The simulator without a socket: its router is called directly, on the caller's runtime
+/// and clock (simulation tests run it on a paused clock beside the engine).
+pub struct InProcessSandbox {
+    shared: Arc<Shared>,
+}
+
+impl InProcessSandbox {
+    pub fn new(config: SandboxConfig) -> InProcessSandbox {
+        InProcessSandbox {
+            shared: Arc::new(Shared::new(config)),
+        }
+    }
+
+    pub fn router(&self) -> Router {
+        router(Arc::clone(&self.shared))
+    }
+
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
+        self.shared.ledger().entries(Instant::now())
+    }
+
+    pub fn stats(&self) -> SandboxStats {
+        self.shared.stats()
+    }
+
+    /// Replaces the configuration, as `Sandbox::set_config` does.
+    pub fn set_config(&self, config: SandboxConfig) {
+        self.shared.set_config(config);
+    }
+}
+
 /// A running simulator. Dropping it stops the server too; `shutdown` also waits for it.
 pub struct Sandbox {
     addr: SocketAddr,
@@ -415,11 +456,7 @@ impl Sandbox {
     /// Replaces the configuration; faults and rates apply from the next request, while
     /// existing links keep the beneficiary behaviour drawn when they were created.
     pub fn set_config(&self, config: SandboxConfig) {
-        *self
-            .shared
-            .config
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = config;
+        self.shared.set_config(config);
     }
 
     /// Stops accepting, lets requests in flight finish (at most two seconds), and returns.

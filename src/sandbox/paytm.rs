@@ -25,8 +25,8 @@ use axum::routing::post;
 use axum::{middleware, Json, Router};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-use std::time::Instant;
 use time::{Date, OffsetDateTime};
+use tokio::time::Instant;
 
 const CREATE: &str = "/pls/api/v1/payout-link/create";
 const FETCH: &str = "/pls/api/v2/payout-link/fetch";
