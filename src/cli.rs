@@ -101,6 +101,11 @@ pub struct EngineArgs {
     /// How long to keep polling open links before exiting with code 3.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub poll_for: Duration,
+    /// After a create without an answer, how long to wait before asking again when the
+    /// provider says it has no such link (asked three times, waiting this, then twice this),
+    /// before the create is taken as never having happened and is sent again.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub lookup_grace: Duration,
     /// First pause between two status polls of a link; it doubles up to 60 s.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     pub poll_interval: Duration,

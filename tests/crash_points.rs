@@ -36,6 +36,8 @@ async fn crash_then_resume(point: &'static str, nth: u32, seed: u64) {
                 "30s",
                 "--poll-interval",
                 "200ms",
+                "--lookup-grace",
+                "100ms",
             ]);
         if let Some(spec) = crash {
             cmd.env(crashpoint::ENV, spec);

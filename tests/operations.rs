@@ -25,7 +25,7 @@ async fn a_run_that_leaves_links_open_exits_3_and_poll_settles_them() {
     assert!(report.exists(), "default report beside the sheet");
 
     let mut poll = payrun(&sb, &journal);
-    poll.args(["poll", "--poll-for", "60s"]);
+    poll.args(["poll", "--poll-for", "60s", "--lookup-grace", "200ms"]);
     let out = output(poll).await;
     assert!(matches!(code(&out), 0 | 1), "{}", text(&out));
     assert_exactly_once(&journal, &sb, 8);

@@ -15,7 +15,7 @@ use payrun::progress::Progress;
 use payrun::provider::paytm::{PaytmClient, PaytmConfig};
 use payrun::provider::transport::Transport;
 use payrun::sandbox::{
-    InProcessSandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET,
+    Duplicates, InProcessSandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -65,6 +65,12 @@ fn faulty(seed: u64, rng: &mut StdRng) -> SandboxConfig {
         expire_after: Duration::from_secs(8),
         paid_share: 0.8,
         failed_share: 0.1,
+        // Some providers forget order ids: payrun alone must prevent a second link.
+        duplicates: if rng.random_bool(0.4) {
+            Duplicates::Accept
+        } else {
+            Duplicates::Reject
+        },
     }
 }
 
@@ -180,8 +186,17 @@ fn simulate(seed: u64, dir: &Path) -> Result<(Tally, Vec<String>), String> {
 
         let stats = sim.stats();
         tally.faults = stats.throttled + stats.injected_errors + stats.lost_answers;
-        let ledger: HashMap<String, _> = sim
-            .ledger()
+        let entries = sim.ledger();
+        let mut links: HashMap<&str, usize> = HashMap::new();
+        for e in &entries {
+            *links.entry(e.order_id.as_str()).or_default() += 1;
+        }
+        if let Some((order_id, n)) = links.iter().find(|(_, n)| **n > 1) {
+            return Err(format!(
+                "order id {order_id} has {n} links at the provider: paid twice"
+            ));
+        }
+        let ledger: HashMap<String, _> = entries
             .into_iter()
             .map(|e| (e.order_id.clone(), e))
             .collect();

@@ -173,6 +173,7 @@ async fn drive(
     let opts = EngineOptions {
         concurrency: args.concurrency.into(),
         poll_for: args.poll_for,
+        not_found_grace: args.lookup_grace,
         poll_interval: (
             args.poll_interval,
             EngineOptions::default()

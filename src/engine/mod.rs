@@ -39,6 +39,9 @@ pub struct EngineOptions {
     pub group_commit: bool,
     /// Seed for retry jitter (simulation tests); `None` draws one.
     pub seed: Option<u64>,
+    /// Pause after a first "not found" for a create that may have happened; the second
+    /// pause is twice as long. Only then is the create taken as never having happened.
+    pub not_found_grace: Duration,
 }
 
 impl Default for EngineOptions {
@@ -51,6 +54,7 @@ impl Default for EngineOptions {
             poll_interval: (Duration::from_secs(2), Duration::from_secs(60)),
             group_commit: true,
             seed: None,
+            not_found_grace: Duration::from_secs(10),
         }
     }
 }

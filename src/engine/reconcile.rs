@@ -1,13 +1,18 @@
 //! Reconciliation: an attempt whose create may have reached the provider (`sending` after a
 //! crash, `unknown` after a lost answer) is looked up by its order id before anything is
-//! sent again. Found: the link is journaled. Not found: the create never happened, and the
-//! row goes back to the queue to be sent with the same order id.
+//! sent again. Found: the link is journaled. Not found, three times over a grace period (a
+//! provider's lookup can lag its create): the create never happened, and the row goes back
+//! to the queue to be sent with the same order id.
 
 use super::{Engine, EngineError};
 use crate::journal::{Attempt, JournalError, RowState, Update};
 use crate::provider::{Lookup, Provider, ProviderError};
 use std::sync::Arc;
 use tokio::task::JoinSet;
+
+/// "Not found" answers in a row, spaced by the growing grace period, before a create is
+/// taken as never having happened.
+const NOT_FOUND_CONFIRMATIONS: u32 = 3;
 
 /// What a lookup established.
 #[derive(Debug, PartialEq, Eq)]
@@ -49,6 +54,7 @@ impl<P: Provider> Engine<P> {
 
     /// Looks one attempt up by order id, retrying transient failures a few times.
     pub(super) async fn resolve(&self, attempt: &Attempt) -> Result<Resolution, JournalError> {
+        let mut not_found = 0;
         for try_no in 1..=self.opts.max_tries {
             if !self.proceeding() {
                 break;
@@ -58,6 +64,14 @@ impl<P: Provider> Engine<P> {
                 Ok(Lookup::Found(info)) => {
                     self.record_link(attempt, &info, false).await?;
                     return Ok(Resolution::Found);
+                }
+                Ok(Lookup::NotFound) if not_found + 1 < NOT_FOUND_CONFIRMATIONS => {
+                    // A lookup can lag the create it follows: a create that did land must
+                    // never be sent again, so "not found" is believed only when it repeats.
+                    not_found += 1;
+                    if !self.nap(self.opts.not_found_grace * not_found).await {
+                        break;
+                    }
                 }
                 Ok(Lookup::NotFound) => {
                     self.recorder.record(

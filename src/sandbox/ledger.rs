@@ -123,13 +123,14 @@ pub(crate) struct Ledger {
 }
 
 impl Ledger {
-    /// Adds a link for an order id the ledger does not hold yet (callers check first).
+    /// Adds a link. An order id seen before (a provider without a duplicate check) adds
+    /// another link; lookups by order id keep finding the first.
     pub(crate) fn insert(&mut self, spec: LinkSpec, now: Instant) -> &Link {
         let created_at_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
         let index = self.links.len();
-        self.by_order.insert(spec.order_id.clone(), index);
+        self.by_order.entry(spec.order_id.clone()).or_insert(index);
         self.by_link.insert(spec.link_id.clone(), index);
         self.links.push(Link {
             spec,

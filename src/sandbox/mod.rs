@@ -64,6 +64,18 @@ pub struct SandboxConfig {
     /// Shares of beneficiaries who are paid and whose payout fails; the rest never claim.
     pub paid_share: f64,
     pub failed_share: f64,
+    /// What a create with an order id already seen does.
+    pub duplicates: Duplicates,
+}
+
+/// The provider's duplicate check on order ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Duplicates {
+    /// Refused with the protocol's duplicate code (Paytm `PL_040`).
+    Reject,
+    /// No check: the create makes another link, as a provider whose duplicate window has
+    /// passed would. payrun must never depend on the check to avoid paying twice.
+    Accept,
 }
 
 impl SandboxConfig {
@@ -80,6 +92,7 @@ impl SandboxConfig {
             expire_after: Duration::from_secs(12),
             paid_share: 0.85,
             failed_share: 0.07,
+            duplicates: Duplicates::Reject,
         }
     }
 }
@@ -99,6 +112,7 @@ impl Default for SandboxConfig {
             expire_after: Duration::from_secs(120),
             paid_share: 0.8,
             failed_share: 0.1,
+            duplicates: Duplicates::Reject,
         }
     }
 }

@@ -14,7 +14,7 @@
 
 use super::ledger::{Link, LinkSpec, Phase};
 use super::scenario::{self, InjectedError};
-use super::{Gate, Shared, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};
+use super::{Duplicates, Gate, Shared, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};
 use crate::money::Amount;
 use crate::provider::checksum;
 use axum::body::Bytes;
@@ -431,12 +431,18 @@ async fn create(
     let now = Instant::now();
     let result = {
         let mut ledger = shared.ledger();
+        let mut copy = 0;
         if let Some(link) = ledger.by_order(&request.order_id) {
-            // Counted, never created twice: the idempotency guarantee payrun relies on.
             link.create_requests += 1;
-            return Err(Refusal::new("PL_040", "Duplicate order id").into());
+            if config.duplicates == Duplicates::Reject {
+                return Err(Refusal::new("PL_040", "Duplicate order id").into());
+            }
+            copy = link.create_requests;
         }
-        let link_id = scenario::link_id(config.seed, &request.order_id);
+        let link_id = match copy {
+            0 => scenario::link_id(config.seed, &request.order_id),
+            n => scenario::link_id(config.seed, &format!("{}#{n}", request.order_id)),
+        };
         let spec = LinkSpec {
             link_url: format!("{LINK_URL}{link_id}"),
             link_id,
