@@ -15,7 +15,8 @@ use payrun::progress::Progress;
 use payrun::provider::paytm::{PaytmClient, PaytmConfig};
 use payrun::provider::transport::Transport;
 use payrun::sandbox::{
-    Duplicates, InProcessSandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET,
+    Duplicates, InProcessSandbox, RetryAfter, SandboxConfig, SANDBOX_KEY, SANDBOX_MID,
+    SANDBOX_SUBWALLET,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -71,6 +72,18 @@ fn faulty(seed: u64, rng: &mut StdRng) -> SandboxConfig {
         } else {
             Duplicates::Reject
         },
+        retry_after: [
+            RetryAfter::Seconds,
+            RetryAfter::HttpDate,
+            RetryAfter::Absent,
+        ][rng.random_range(0..3)],
+        garbled_rate: rng.random_range(0.0..0.2),
+        outage: rng.random_bool(0.1).then(|| {
+            (
+                Duration::from_millis(rng.random_range(0..2000)),
+                Duration::from_secs(rng.random_range(1..30)),
+            )
+        }),
     }
 }
 
@@ -81,6 +94,8 @@ fn calm(faulty: &SandboxConfig) -> SandboxConfig {
         error_rate: 0.0,
         lost_answer_rate: 0.0,
         not_found_polls: 0,
+        garbled_rate: 0.0,
+        outage: None,
         ..faulty.clone()
     }
 }
@@ -123,6 +138,15 @@ fn engine(
 
 /// Runs one seed; `Err` names the violated invariant.
 fn simulate(seed: u64, dir: &Path) -> Result<(Tally, Vec<String>), String> {
+    simulate_with(seed, dir, faulty)
+}
+
+/// Runs one seed with the simulator configured by `configure`.
+fn simulate_with(
+    seed: u64,
+    dir: &Path,
+    configure: impl FnOnce(u64, &mut StdRng) -> SandboxConfig,
+) -> Result<(Tally, Vec<String>), String> {
     let mut rng = StdRng::seed_from_u64(seed);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -130,7 +154,7 @@ fn simulate(seed: u64, dir: &Path) -> Result<(Tally, Vec<String>), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let config = faulty(seed, &mut rng);
+        let config = configure(seed, &mut rng);
         let sim = InProcessSandbox::new(config.clone());
         let path = dir.join(format!("sim{seed}.db"));
         let n = rng.random_range(1..30u64);
@@ -350,4 +374,142 @@ fn a_seed_replays_exactly() {
             (second.0.crashes, second.0.creates)
         );
     }
+}
+
+#[test]
+fn each_named_fault_alone() {
+    let base = |seed| SandboxConfig {
+        seed,
+        claim_after: (Duration::from_millis(100), Duration::from_secs(5)),
+        expire_after: Duration::from_secs(8),
+        ..SandboxConfig::fast()
+    };
+    type Fault = fn(SandboxConfig) -> SandboxConfig;
+    let faults: [(&str, Fault); 13] = [
+        ("commit then lose the answer", |c| SandboxConfig {
+            lost_answer_rate: 1.0,
+            ..c
+        }),
+        ("5xx before processing", |c| SandboxConfig {
+            error_rate: 0.5,
+            ..c
+        }),
+        ("429 with Retry-After seconds", |c| SandboxConfig {
+            rate_limit: Some(3),
+            ..c
+        }),
+        ("429 with an HTTP-date", |c| SandboxConfig {
+            rate_limit: Some(3),
+            retry_after: RetryAfter::HttpDate,
+            ..c
+        }),
+        ("429 without Retry-After", |c| SandboxConfig {
+            rate_limit: Some(3),
+            retry_after: RetryAfter::Absent,
+            ..c
+        }),
+        ("latency above the client timeout", |c| SandboxConfig {
+            latency: Duration::from_secs(3),
+            ..c
+        }),
+        ("latency just below the client timeout", |c| SandboxConfig {
+            latency: Duration::from_millis(1900),
+            ..c
+        }),
+        ("garbled answers after processing", |c| SandboxConfig {
+            garbled_rate: 0.5,
+            ..c
+        }),
+        ("lookup lags the create", |c| SandboxConfig {
+            not_found_polls: 2,
+            lost_answer_rate: 0.5,
+            ..c
+        }),
+        ("no duplicate check", |c| SandboxConfig {
+            duplicates: Duplicates::Accept,
+            lost_answer_rate: 0.5,
+            not_found_polls: 2,
+            ..c
+        }),
+        ("outage longer than the retry budget", |c| SandboxConfig {
+            outage: Some((Duration::ZERO, Duration::from_secs(600))),
+            ..c
+        }),
+        ("outage mid-batch", |c| SandboxConfig {
+            outage: Some((Duration::from_millis(500), Duration::from_secs(20))),
+            ..c
+        }),
+        ("everything at once", |c| SandboxConfig {
+            lost_answer_rate: 0.3,
+            error_rate: 0.2,
+            rate_limit: Some(5),
+            garbled_rate: 0.2,
+            not_found_polls: 2,
+            duplicates: Duplicates::Accept,
+            ..c
+        }),
+    ];
+    let dir = scratch();
+    for (name, fault) in faults {
+        for seed in 0..20 {
+            if let Err(violation) = simulate_with(seed, dir.path(), |s, _| fault(base(s))) {
+                panic!("{name}, seed {seed}: {violation}");
+            }
+            let _ = std::fs::remove_file(dir.path().join(format!("sim{seed}.db")));
+        }
+    }
+}
+
+#[test]
+fn an_outage_stops_the_batch_in_bounded_time_and_the_next_run_finishes() {
+    let dir = scratch();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut rng = StdRng::seed_from_u64(42);
+        let calm_config = SandboxConfig {
+            claim_after: (Duration::from_millis(100), Duration::from_secs(5)),
+            expire_after: Duration::from_secs(8),
+            ..SandboxConfig::fast()
+        };
+        let down = SandboxConfig { outage: Some((Duration::ZERO, Duration::from_secs(86_400))), ..calm_config.clone() };
+        let sim = InProcessSandbox::new(down);
+        let path = dir.path().join("outage.db");
+        let rows: Vec<PayoutRow> = (0..60).map(|i| payout(i, &mut rng)).collect();
+        let batch = Batch {
+            id: "outage".into(),
+            sheet_path: "o.csv".into(),
+            sheet_name: None,
+            sheet_sha256: "o".into(),
+            provider: ProviderKind::Paytm,
+            headers: vec![],
+            created_at: now_rfc3339(),
+            row_count: 60,
+            valid_count: 60,
+            total_paise: 0,
+        };
+        let import: Vec<ImportRow> =
+            rows.iter().map(|r| ImportRow { row_no: r.row_no, cells: vec![], payout: Ok(r.clone()) }).collect();
+        let journal = Arc::new(Journal::open(&path).unwrap());
+        journal.import(&batch, &import).unwrap();
+        let rate: Rate = "20/s".parse().unwrap();
+
+        let started = tokio::time::Instant::now();
+        let outcome = engine(Arc::clone(&journal), &sim, 1, rate).run("outage").await.unwrap();
+        assert!(matches!(outcome, payrun::engine::Outcome::ProviderDown(ref why) if why.contains("unreachable")), "{outcome:?}");
+        assert!(started.elapsed() < Duration::from_secs(300), "stopped after {:?}", started.elapsed());
+        let summary = journal.summary("outage").unwrap();
+        assert_eq!(summary.rows(RowState::Sending), 0, "nothing left sending: {summary:?}");
+        assert!(summary.rows(RowState::Queued) >= 30, "untouched rows stay queued: {summary:?}");
+        assert!(sim.ledger().is_empty());
+
+        sim.set_config(calm_config);
+        let outcome = engine(Arc::clone(&journal), &sim, 2, rate).run("outage").await.unwrap();
+        assert_eq!(outcome, payrun::engine::Outcome::Settled);
+        let ledger = sim.ledger().into_iter().map(|e| (e.order_id.clone(), e)).collect();
+        check(&journal, "outage", &rows, &ledger).unwrap();
+    });
 }

@@ -76,7 +76,7 @@ impl<P: Provider> Engine<P> {
         let Claimed { attempt, row } = claim;
         for try_no in 1..=self.opts.max_tries {
             self.pacer.ready().await;
-            let answer = self.provider.create(&row).await;
+            let answer = self.create_call(&row).await;
             crashpoint::hit(crashpoint::AFTER_CREATE_ANSWER);
             match answer {
                 Ok(info) => {

@@ -12,9 +12,10 @@ pub use pacer::{backoff, Pacer, Rate};
 
 use crate::journal::{now_ms, Attempt, Journal, JournalError, RowState, Update};
 use crate::progress::Progress;
-use crate::provider::{LinkInfo, Provider};
+use crate::provider::{LinkInfo, Lookup, Provider, ProviderError};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -88,6 +89,9 @@ pub struct Engine<P> {
     down: Mutex<Option<String>>,
     progress: Progress,
     recorder: recorder::Recorder,
+    /// Requests in a row without a usable answer; at `BREAKER` the provider is taken as
+    /// down and the batch stops, instead of spending every row's retry budget on an outage.
+    failures: AtomicU32,
     /// Jitter for retry backoff; seeded in simulation tests so a seed replays exactly.
     rng: Mutex<StdRng>,
 }
@@ -116,6 +120,7 @@ impl<P: Provider> Engine<P> {
             progress,
             recorder,
             rng,
+            failures: AtomicU32::new(0),
         })
     }
 
@@ -172,6 +177,41 @@ impl<P: Provider> Engine<P> {
         tracing::error!("{why}");
         let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
         down.get_or_insert(why);
+    }
+
+    /// `provider.create`, counted by the circuit breaker.
+    async fn create_call(&self, row: &crate::payout::PayoutRow) -> Result<LinkInfo, ProviderError> {
+        let answer = self.provider.create(row).await;
+        self.count(answer.as_ref().err());
+        answer
+    }
+
+    /// `provider.status`, counted by the circuit breaker.
+    async fn status_call(&self, order_id: &str) -> Result<Lookup, ProviderError> {
+        let answer = self.provider.status(order_id).await;
+        self.count(answer.as_ref().err());
+        answer
+    }
+
+    /// The circuit breaker: any usable answer (a refusal with a reason or a "come back at"
+    /// included) closes it; `BREAKER` answerless requests in a row open it.
+    fn count(&self, error: Option<&ProviderError>) {
+        match error {
+            None | Some(ProviderError::Rejected { .. } | ProviderError::Fatal { .. }) => {
+                self.failures.store(0, Ordering::Relaxed)
+            }
+            Some(ProviderError::Retryable { after: Some(_), .. }) => {
+                self.failures.store(0, Ordering::Relaxed)
+            }
+            Some(e) => {
+                let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+                if n == BREAKER {
+                    self.provider_down(format!(
+                        "provider unreachable: {n} requests in a row had no usable answer (last: {e}); run again later to resume"
+                    ));
+                }
+            }
+        }
     }
 
     /// Journals what the provider said about an attempt's link.
@@ -242,6 +282,9 @@ fn clock_ms() -> i64 {
     let (wall, at) = BASE.get_or_init(|| (now_ms(), Instant::now()));
     wall + Instant::now().saturating_duration_since(*at).as_millis() as i64
 }
+
+/// Answerless requests in a row that stop the batch.
+const BREAKER: u32 = 20;
 
 fn join_error(e: tokio::task::JoinError) -> EngineError {
     EngineError::Task(e.to_string())

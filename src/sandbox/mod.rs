@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use ledger::Ledger;
-use scenario::{InjectedError, LostAnswer};
+use scenario::{Garbled, InjectedError, LostAnswer};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -66,6 +66,26 @@ pub struct SandboxConfig {
     pub failed_share: f64,
     /// What a create with an order id already seen does.
     pub duplicates: Duplicates,
+    /// How a 429 says when to come back.
+    pub retry_after: RetryAfter,
+    /// Share of requests whose answer, after the request was processed (a create is
+    /// committed), arrives garbled: truncated JSON, an HTML page, an empty body, the wrong
+    /// content type, or an envelope missing its fields.
+    pub garbled_rate: f64,
+    /// A provider outage: from `.0` after the simulator started, for `.1`, every protocol
+    /// request is answered 503 and nothing is processed.
+    pub outage: Option<(Duration, Duration)>,
+}
+
+/// The `Retry-After` of a 429.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// `Retry-After: 1`
+    Seconds,
+    /// `Retry-After: <HTTP date one second ahead>`
+    HttpDate,
+    /// No header: the client must back off on its own.
+    Absent,
 }
 
 /// The provider's duplicate check on order ids.
@@ -93,6 +113,9 @@ impl SandboxConfig {
             paid_share: 0.85,
             failed_share: 0.07,
             duplicates: Duplicates::Reject,
+            retry_after: RetryAfter::Seconds,
+            garbled_rate: 0.0,
+            outage: None,
         }
     }
 }
@@ -113,6 +136,9 @@ impl Default for SandboxConfig {
             paid_share: 0.8,
             failed_share: 0.1,
             duplicates: Duplicates::Reject,
+            retry_after: RetryAfter::Seconds,
+            garbled_rate: 0.0,
+            outage: None,
         }
     }
 }
@@ -154,6 +180,8 @@ pub(crate) struct Shared {
     /// Requests seen per (endpoint, key), so fault draws are per order id, not per arrival.
     request_numbers: Mutex<HashMap<(String, String), u64>>,
     counters: Counters,
+    /// When the simulator started, for the outage window.
+    started: Instant,
 }
 
 impl Shared {
@@ -181,6 +209,7 @@ impl Shared {
             }),
             request_numbers: Mutex::default(),
             counters: Counters::default(),
+            started: Instant::now(),
         }
     }
 
@@ -203,6 +232,14 @@ impl Shared {
             injected_errors: c.injected_errors.load(Ordering::Relaxed),
             lost_answers: c.lost_answers.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether the configured outage is in force now.
+    fn in_outage(&self, config: &SandboxConfig) -> bool {
+        config.outage.is_some_and(|(from, length)| {
+            let age = Instant::now().saturating_duration_since(self.started);
+            age >= from && age < from + length
+        })
     }
 
     /// Counts one request against the rate limit; false when it must be refused.
@@ -275,8 +312,25 @@ pub(crate) async fn traffic(State(gate): State<Gate>, request: Request, next: Ne
         .fetch_add(1, Ordering::Relaxed);
     let before = config.latency / 2;
     tokio::time::sleep(before).await;
-    let response = if gate.shared.admit(config.rate_limit) {
-        next.run(request).await
+    let number = gate.shared.counters.requests.load(Ordering::Relaxed);
+    let response = if gate.shared.in_outage(&config) {
+        gate.shared
+            .counters
+            .injected_errors
+            .fetch_add(1, Ordering::Relaxed);
+        unavailable()
+    } else if gate.shared.admit(config.rate_limit) {
+        let response = next.run(request).await;
+        match scenario::garbled(&config, number) {
+            Some(kind) => {
+                gate.shared
+                    .counters
+                    .injected_errors
+                    .fetch_add(1, Ordering::Relaxed);
+                garbled(kind)
+            }
+            None => response,
+        }
     } else {
         gate.shared
             .counters
@@ -284,12 +338,54 @@ pub(crate) async fn traffic(State(gate): State<Gate>, request: Request, next: Ne
             .fetch_add(1, Ordering::Relaxed);
         let mut busy = (gate.busy)();
         *busy.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        busy.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        let when = match config.retry_after {
+            RetryAfter::Seconds => Some("1".to_string()),
+            RetryAfter::HttpDate => Some(http_date(
+                std::time::SystemTime::now() + Duration::from_secs(1),
+            )),
+            RetryAfter::Absent => None,
+        };
+        if let Some(value) = when.and_then(|w| header::HeaderValue::from_str(&w).ok()) {
+            busy.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         busy
     };
     tokio::time::sleep(config.latency.saturating_sub(before)).await;
     response
+}
+
+/// An answer that is not what the protocol promises.
+pub(crate) fn garbled(kind: Garbled) -> Response {
+    let (status, content_type, body): (StatusCode, &str, &'static str) = match kind {
+        Garbled::TruncatedJson => (
+            StatusCode::OK,
+            "application/json",
+            r#"{"status":"SUCCESS","statusCode":"PL_0"#,
+        ),
+        Garbled::HtmlPage => (
+            StatusCode::OK,
+            "text/html",
+            "<html><body>Service error</body></html>",
+        ),
+        Garbled::Empty => (StatusCode::OK, "application/json", ""),
+        Garbled::WrongContentType => (StatusCode::OK, "text/plain", "OK"),
+        Garbled::MissingFields => (
+            StatusCode::OK,
+            "application/json",
+            r#"{"status":"SUCCESS"}"#,
+        ),
+    };
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), as `Retry-After` carries it.
+fn http_date(at: std::time::SystemTime) -> String {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::OffsetDateTime::from(at)
+        .format(&format)
+        .unwrap_or_default()
 }
 
 /// A 503 from a load balancer: an HTML page, not the protocol's JSON.

@@ -146,6 +146,32 @@ pub(crate) fn lost_answer(config: &SandboxConfig, order_id: &str) -> Option<Lost
     })
 }
 
+/// How a garbled answer is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Garbled {
+    TruncatedJson,
+    HtmlPage,
+    Empty,
+    WrongContentType,
+    MissingFields,
+}
+
+/// Whether the answer to request number `n` (over all endpoints) arrives garbled.
+pub(crate) fn garbled(config: &SandboxConfig, n: u64) -> Option<Garbled> {
+    if draw(config.seed, "garbled", "", n) >= share(config.garbled_rate) {
+        return None;
+    }
+    let kinds = [
+        Garbled::TruncatedJson,
+        Garbled::HtmlPage,
+        Garbled::Empty,
+        Garbled::WrongContentType,
+        Garbled::MissingFields,
+    ];
+    let pick = draw(config.seed, "garbled-kind", "", n) * kinds.len() as f64;
+    kinds.get(pick as usize).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
