@@ -56,30 +56,37 @@ async fn crash_then_resume(point: &'static str, nth: u32, seed: u64) {
     assert_settled(&journal, &report, &sb, n, code(&resumed));
 }
 
+/// Seeds per crash point: `PAYRUN_CRASH_SEEDS` (default 25).
+fn seeds() -> u64 {
+    std::env::var("PAYRUN_CRASH_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(25)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_crash_point_resumes_to_an_exact_batch() {
-    let cases: Vec<(&'static str, u32)> = vec![
-        (crashpoint::AFTER_IMPORT, 1),
-        (crashpoint::AFTER_SENDING_COMMIT, 1),
-        (crashpoint::AFTER_SENDING_COMMIT, 3),
-        (crashpoint::AFTER_CREATE_ANSWER, 1),
-        (crashpoint::AFTER_CREATE_ANSWER, 7),
-        (crashpoint::AFTER_CREATE_ANSWER, 20),
-        (crashpoint::IN_POLL_COMMIT, 1),
-        (crashpoint::IN_POLL_COMMIT, 9),
-        (crashpoint::WRITING_REPORT, 1),
-    ];
-    assert!(
-        crashpoint::ALL
-            .iter()
-            .all(|p| cases.iter().any(|(c, _)| c == p)),
-        "every point is covered"
-    );
+    // The nth time a point is reached varies with the seed, so the crash lands on the
+    // first group, a middle one, or late in the batch.
+    let mut cases: Vec<(&'static str, u32, u64)> = Vec::new();
+    for (p, point) in crashpoint::ALL.iter().enumerate() {
+        for seed in 0..seeds() {
+            let nth = match *point {
+                crashpoint::AFTER_CREATE_ANSWER => 1 + (seed as u32 * 7) % 24,
+                // Creates are claimed in groups and polls committed in groups: fewer hits.
+                crashpoint::AFTER_SENDING_COMMIT | crashpoint::IN_POLL_COMMIT => {
+                    1 + seed as u32 % 3
+                }
+                _ => 1,
+            };
+            cases.push((point, nth, 1000 * p as u64 + seed));
+        }
+    }
     // Scenarios are independent (own simulator, journal, sheet): run a few at once.
     let mut set = tokio::task::JoinSet::new();
-    for (i, (point, nth)) in cases.into_iter().enumerate() {
-        set.spawn(crash_then_resume(point, nth, 100 + i as u64));
-        if set.len() == 3 {
+    for (point, nth, seed) in cases {
+        set.spawn(crash_then_resume(point, nth, seed));
+        if set.len() == 4 {
             set.join_next().await.unwrap().unwrap();
         }
     }

@@ -4,7 +4,7 @@
 //! paused clock, so hours of backoff and link lifetimes pass in milliseconds. After the
 //! crashes, a final run with the faults gone must leave an exact batch.
 //!
-//! `PAYRUN_SIM_SEEDS=N` sets how many seeds run (default 400); `PAYRUN_SIM_SEED=S` replays
+//! `PAYRUN_SIM_SEEDS=N` sets how many seeds run (default 2000); `PAYRUN_SIM_SEED=S` replays
 //! one. A failure prints its seed.
 
 use payrun::engine::{Engine, EngineOptions, Pacer, Rate};
@@ -138,13 +138,16 @@ fn engine(
 
 /// Runs one seed; `Err` names the violated invariant.
 fn simulate(seed: u64, dir: &Path) -> Result<(Tally, Vec<String>), String> {
-    simulate_with(seed, dir, faulty)
+    simulate_with(seed, dir, None, true, faulty)
 }
 
-/// Runs one seed with the simulator configured by `configure`.
+/// Runs one seed with the simulator configured by `configure`; with `calm_final`, the
+/// faults stop before the final run.
 fn simulate_with(
     seed: u64,
     dir: &Path,
+    rows: Option<u64>,
+    calm_final: bool,
     configure: impl FnOnce(u64, &mut StdRng) -> SandboxConfig,
 ) -> Result<(Tally, Vec<String>), String> {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -157,7 +160,7 @@ fn simulate_with(
         let config = configure(seed, &mut rng);
         let sim = InProcessSandbox::new(config.clone());
         let path = dir.join(format!("sim{seed}.db"));
-        let n = rng.random_range(1..30u64);
+        let n = rows.unwrap_or_else(|| rng.random_range(1..30u64));
         let rows: Vec<PayoutRow> = (0..n).map(|i| payout(i, &mut rng)).collect();
         let batch = Batch {
             id: format!("sim{seed}"),
@@ -201,7 +204,9 @@ fn simulate_with(
                 tally.crashes += 1;
             }
         }
-        sim.set_config(calm(&config));
+        if calm_final {
+            sim.set_config(calm(&config));
+        }
         let journal = Arc::new(Journal::open(&path).map_err(|e| e.to_string())?);
         engine(Arc::clone(&journal), &sim, seed * 10 + 9, rate)
             .run(&batch.id)
@@ -333,7 +338,7 @@ fn seeded_crashes_and_faults_never_pay_twice_or_lose_a_row() {
             let n = std::env::var("PAYRUN_SIM_SEEDS")
                 .ok()
                 .and_then(|s| s.parse().ok())
-                .unwrap_or(400);
+                .unwrap_or(2000);
             (0..n).collect()
         }
     };
@@ -452,7 +457,9 @@ fn each_named_fault_alone() {
     let dir = scratch();
     for (name, fault) in faults {
         for seed in 0..20 {
-            if let Err(violation) = simulate_with(seed, dir.path(), |s, _| fault(base(s))) {
+            if let Err(violation) =
+                simulate_with(seed, dir.path(), None, true, |s, _| fault(base(s)))
+            {
                 panic!("{name}, seed {seed}: {violation}");
             }
             let _ = std::fs::remove_file(dir.path().join(format!("sim{seed}.db")));
@@ -512,4 +519,27 @@ fn an_outage_stops_the_batch_in_bounded_time_and_the_next_run_finishes() {
         let ledger = sim.ledger().into_iter().map(|e| (e.order_id.clone(), e)).collect();
         check(&journal, "outage", &rows, &ledger).unwrap();
     });
+}
+
+#[test]
+fn a_thousand_rows_through_a_thirty_percent_fault_mix() {
+    let dir = scratch();
+    for seed in 0..3 {
+        let mix = |s, _: &mut StdRng| SandboxConfig {
+            seed: s,
+            latency: Duration::from_millis(50),
+            error_rate: 0.1,
+            lost_answer_rate: 0.1,
+            garbled_rate: 0.1,
+            not_found_polls: 1,
+            rate_limit: Some(50),
+            claim_after: (Duration::from_millis(100), Duration::from_secs(5)),
+            expire_after: Duration::from_secs(8),
+            ..SandboxConfig::fast()
+        };
+        let (tally, _) = simulate_with(seed, dir.path(), Some(1000), false, mix)
+            .unwrap_or_else(|v| panic!("seed {seed}: {v}"));
+        assert_eq!(tally.rows, 1000);
+        assert!(tally.faults > 300, "faults injected: {}", tally.faults);
+    }
 }

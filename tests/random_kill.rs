@@ -1,0 +1,93 @@
+//! Random SIGKILL: the binary is killed at random moments, at least three times per batch,
+//! with faults on, then resumed until it finishes; every batch must end exact. Runs:
+//! `PAYRUN_KILL_RUNS` (default 50).
+
+mod common;
+
+use common::*;
+use payrun::sandbox::SandboxConfig;
+use rand::{Rng, SeedableRng};
+use std::time::Duration;
+
+async fn killed_batch(seed: u64) -> u32 {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let sb = sandbox(SandboxConfig {
+        latency: Duration::from_millis(20),
+        lost_answer_rate: 0.1,
+        error_rate: 0.1,
+        ..quick_config(seed)
+    })
+    .await;
+    let dir = tempdir();
+    let (sheet, journal, report) = (
+        path(&dir, "pay.csv"),
+        path(&dir, "j.db"),
+        path(&dir, "out.csv"),
+    );
+    let n = 30;
+    write_csv(&sheet, &rows(n));
+    let run = || {
+        let mut cmd = payrun(&sb, &journal);
+        cmd.arg("run")
+            .arg(&sheet)
+            .arg("--report")
+            .arg(&report)
+            .args([
+                "--rate",
+                "60/s",
+                "--poll-for",
+                "60s",
+                "--poll-interval",
+                "200ms",
+                "--lookup-grace",
+                "100ms",
+            ]);
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd
+    };
+    let mut kills = 0;
+    while kills < 3 {
+        let mut child = run().spawn().unwrap();
+        tokio::time::sleep(Duration::from_millis(rng.random_range(50..900))).await;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+        if kills == 0
+            && journal_rows(&journal)
+                .iter()
+                .all(|r| r.2 != "queued" && r.2 != "sending")
+        {
+            break; // finished before the first kill could land: nothing left to test here
+        }
+    }
+    let out = output(run()).await;
+    assert_settled(&journal, &report, &sb, n, code(&out));
+    kills
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_kills_never_pay_twice_or_lose_a_row() {
+    let runs: u64 = std::env::var("PAYRUN_KILL_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let mut set = tokio::task::JoinSet::new();
+    let mut kills = 0;
+    for seed in 0..runs {
+        set.spawn(killed_batch(seed));
+        if set.len() == 4 {
+            kills += set.join_next().await.unwrap().unwrap();
+        }
+    }
+    while let Some(done) = set.join_next().await {
+        kills += done.unwrap();
+    }
+    eprintln!("random kill: {runs} batches, {kills} kills survived, 0 violations");
+    assert!(
+        kills >= 3 * runs as u32 / 2,
+        "most batches must have been killed three times"
+    );
+}
