@@ -193,7 +193,11 @@ fn simulate_with(
             rows: n,
             ..Tally::default()
         };
+        // Each engine start: a restarted process forgets its pacing, so the politeness
+        // check looks at one engine's life at a time.
+        let mut starts = Vec::new();
         for crash in 0..rng.random_range(1..5u64) {
+            starts.push(tokio::time::Instant::now());
             let journal = Arc::new(Journal::open(&path).map_err(|e| e.to_string())?);
             let run = engine(journal, &sim, seed * 10 + crash, rate);
             let lifetime = Duration::from_millis(rng.random_range(0..4000));
@@ -207,12 +211,14 @@ fn simulate_with(
         if calm_final {
             sim.set_config(calm(&config));
         }
+        starts.push(tokio::time::Instant::now());
         let journal = Arc::new(Journal::open(&path).map_err(|e| e.to_string())?);
         engine(Arc::clone(&journal), &sim, seed * 10 + 9, rate)
             .run(&batch.id)
             .await
             .map_err(|e| e.to_string())?;
 
+        polite(&sim.arrivals(), rate, config.latency, &starts)?;
         let stats = sim.stats();
         tally.faults = stats.throttled + stats.injected_errors + stats.lost_answers;
         let entries = sim.ledger();
@@ -289,6 +295,47 @@ fn check(
                 "row {}: amount {} at the provider, {} in the sheet",
                 r.row_no, paid, row.amount
             ));
+        }
+    }
+    Ok(())
+}
+
+/// The client kept to its rate limit and honoured every `Retry-After`, as the simulator saw
+/// it: within one engine's life, no second-long window holds more than the rate plus the
+/// burst, and nothing sent after a 429 arrived before its `Retry-After` ran out.
+fn polite(
+    arrivals: &[payrun::sandbox::Arrival],
+    rate: Rate,
+    latency: Duration,
+    starts: &[tokio::time::Instant],
+) -> Result<(), String> {
+    let per_second = f64::from(rate.requests.get()) / rate.per.as_secs_f64();
+    let ceiling = per_second.ceil() as usize + rate.default_burst().get() as usize;
+    let life = |t: tokio::time::Instant| starts.iter().filter(|s| **s <= t).count();
+    for (i, a) in arrivals.iter().enumerate() {
+        let window = arrivals[i..]
+            .iter()
+            .take_while(|b| b.at < a.at + Duration::from_secs(1))
+            .filter(|b| life(b.at) == life(a.at))
+            .count();
+        if window > ceiling {
+            return Err(format!(
+                "{window} requests within one second; the limit allows {ceiling}"
+            ));
+        }
+        if let Some(wait) = a.retry_after {
+            // The 429 reaches the client after the outbound half of the latency; requests
+            // sent from then until the pause ends would arrive in this span.
+            let (from, until) = (a.at + latency, a.at + latency + wait);
+            let tolerance = Duration::from_millis(2);
+            if let Some(early) = arrivals[i + 1..].iter().find(|b| {
+                b.at > from + tolerance && b.at + tolerance < until && life(b.at) == life(a.at)
+            }) {
+                return Err(format!(
+                    "a request arrived {:?} after a 429 that asked for {wait:?}",
+                    early.at - a.at
+                ));
+            }
         }
     }
     Ok(())

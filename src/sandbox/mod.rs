@@ -182,6 +182,17 @@ pub(crate) struct Shared {
     counters: Counters,
     /// When the simulator started, for the outage window.
     started: Instant,
+    arrivals: Mutex<Vec<Arrival>>,
+}
+
+/// One protocol request as the simulator saw it, for politeness checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arrival {
+    /// When it was processed (after the inbound half of the latency).
+    pub at: Instant,
+    /// When it was answered 429 with `Retry-After` in seconds: how long the client was asked
+    /// to wait.
+    pub retry_after: Option<Duration>,
 }
 
 impl Shared {
@@ -210,6 +221,7 @@ impl Shared {
             request_numbers: Mutex::default(),
             counters: Counters::default(),
             started: Instant::now(),
+            arrivals: Mutex::default(),
         }
     }
 
@@ -312,6 +324,7 @@ pub(crate) async fn traffic(State(gate): State<Gate>, request: Request, next: Ne
         .fetch_add(1, Ordering::Relaxed);
     let before = config.latency / 2;
     tokio::time::sleep(before).await;
+    let arrived = Instant::now();
     let number = gate.shared.counters.requests.load(Ordering::Relaxed);
     let response = if gate.shared.in_outage(&config) {
         gate.shared
@@ -350,6 +363,13 @@ pub(crate) async fn traffic(State(gate): State<Gate>, request: Request, next: Ne
         }
         busy
     };
+    let asked_to_wait = (response.status() == StatusCode::TOO_MANY_REQUESTS
+        && config.retry_after == RetryAfter::Seconds)
+        .then_some(Duration::from_secs(1));
+    lock(&gate.shared.arrivals).push(Arrival {
+        at: arrived,
+        retry_after: asked_to_wait,
+    });
     tokio::time::sleep(config.latency.saturating_sub(before)).await;
     response
 }
@@ -501,6 +521,11 @@ impl InProcessSandbox {
 
     pub fn stats(&self) -> SandboxStats {
         self.shared.stats()
+    }
+
+    /// Every protocol request received so far, in order.
+    pub fn arrivals(&self) -> Vec<Arrival> {
+        lock(&self.shared.arrivals).clone()
     }
 
     /// Replaces the configuration, as `Sandbox::set_config` does.
