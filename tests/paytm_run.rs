@@ -389,3 +389,53 @@ async fn two_sheets_of_one_workbook_are_two_batches() {
     }
     assert_exactly_once(&journal, &sb, 6);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_merchant_key_never_leaves_the_client() {
+    // Faults on and every log line on: error paths must not print the key either.
+    let sb = sandbox(SandboxConfig {
+        lost_answer_rate: 0.3,
+        error_rate: 0.3,
+        garbled_rate: 0.2,
+        ..quick_config(29)
+    })
+    .await;
+    let dir = tempdir();
+    let (sheet, journal, report) = (
+        path(&dir, "pay.csv"),
+        path(&dir, "j.db"),
+        path(&dir, "out.csv"),
+    );
+    write_csv(&sheet, &rows(10));
+    let mut cmd = payrun(&sb, &journal);
+    cmd.env("PAYRUN_LOG", "trace")
+        .arg("run")
+        .arg(&sheet)
+        .arg("--report")
+        .arg(&report)
+        .args([
+            "--rate",
+            "200/s",
+            "--poll-for",
+            "60s",
+            "--lookup-grace",
+            "200ms",
+        ]);
+    let out = output(cmd).await;
+    assert!(matches!(code(&out), 0 | 1), "{}", text(&out));
+    let key = payrun::sandbox::SANDBOX_KEY;
+    assert!(!text(&out).contains(key), "the key is in the output");
+    for file in [&journal, &report] {
+        let bytes = std::fs::read(file).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(key),
+            "the key is in {}",
+            file.display()
+        );
+    }
+    assert!(
+        text(&out).contains("paytm answered"),
+        "the debug log was on: {}",
+        text(&out)
+    );
+}
