@@ -6,7 +6,7 @@ use crate::cli::SheetArgs;
 use crate::journal::{ImportRow, Journal, JournalError};
 use crate::money::Amount;
 use crate::payout::PayoutRow;
-use crate::sheet::{self, SheetError};
+use crate::sheet::{self, Sheet, SheetError};
 use crate::validate::{batch_key, today_ist, ColumnError, Columns, RowIssue, Rules, Validator};
 use std::path::PathBuf;
 
@@ -93,7 +93,34 @@ impl Intake {
 /// Reads and validates the whole sheet. `journal`, when given, is checked for order ids
 /// that another batch already used.
 pub fn read(args: &SheetArgs, journal: Option<&Journal>) -> Result<Intake, IntakeError> {
+    check(open(args)?, args, journal)
+}
+
+/// A sheet opened (hashed, header read) but not yet validated, and its batch id: enough to
+/// know whether the journal already holds the batch, without reading every row.
+pub struct Opened {
+    sheet: Sheet,
+    pub batch_id: String,
+}
+
+pub fn open(args: &SheetArgs) -> Result<Opened, IntakeError> {
     let sheet = sheet::open(&args.sheet, args.sheet_name.as_deref())?;
+    // A workbook's sheets are separate batches: the identity is the file and the sheet.
+    let identity = match &sheet.sheet_name {
+        Some(name) => format!("{}#{name}", sheet.sha256),
+        None => sheet.sha256.clone(),
+    };
+    let batch_id = batch_key(&identity, args.provider);
+    Ok(Opened { sheet, batch_id })
+}
+
+/// Validates every row of an opened sheet.
+pub fn check(
+    opened: Opened,
+    args: &SheetArgs,
+    journal: Option<&Journal>,
+) -> Result<Intake, IntakeError> {
+    let Opened { sheet, batch_id } = opened;
     let columns = Columns::from_headers(&sheet.headers).map_err(|error| {
         let hint = if sheet.sheet_names.len() > 1 {
             format!(
@@ -114,12 +141,6 @@ pub fn read(args: &SheetArgs, journal: Option<&Journal>) -> Result<Intake, Intak
             hint,
         }
     })?;
-    // A workbook's sheets are separate batches: the identity is the file and the sheet.
-    let identity = match &sheet.sheet_name {
-        Some(name) => format!("{}#{name}", sheet.sha256),
-        None => sheet.sha256.clone(),
-    };
-    let batch_id = batch_key(&identity, args.provider);
     let mut validator = Validator::new(
         columns,
         Rules {

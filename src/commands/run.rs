@@ -33,14 +33,17 @@ pub async fn run(
     } else {
         Some(Settings::load(config)?.paytm()?)
     };
-    let intake = intake::read(&args.sheet, Some(&journal))?;
+    let opened = intake::open(&args.sheet)?;
 
-    let batch = match journal.batch(&intake.batch_id)? {
+    // A batch already in the journal was validated when it was imported: resume it
+    // without reading the rows again.
+    let batch = match journal.batch(&opened.batch_id)? {
         Some(batch) => {
             eprintln!("resuming batch {} ({})", batch.id, batch.sheet_path);
             batch
         }
         None => {
+            let intake = intake::check(opened, &args.sheet, Some(&journal))?;
             if intake.invalid_count() > 0 && !args.skip_invalid {
                 for issue in intake.issues() {
                     eprintln!("{issue}");
