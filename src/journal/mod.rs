@@ -35,7 +35,6 @@ CREATE TABLE rows (
     row_no   INTEGER NOT NULL,
     cells    TEXT NOT NULL,
     payout   TEXT,
-    amount_paise INTEGER,
     issues   TEXT,
     PRIMARY KEY (batch_id, row_no)
 );
@@ -51,6 +50,9 @@ CREATE TABLE attempts (
     provider_status  TEXT,
     provider_code    TEXT,
     provider_message TEXT,
+    amount_paise     INTEGER NOT NULL,
+    -- 1 once a later attempt of the same row exists (a retry): only the latest counts.
+    superseded       INTEGER NOT NULL DEFAULT 0,
     requests         INTEGER NOT NULL DEFAULT 0,
     polls            INTEGER NOT NULL DEFAULT 0,
     next_poll_at     INTEGER,
@@ -59,6 +61,8 @@ CREATE TABLE attempts (
     FOREIGN KEY (batch_id, row_no) REFERENCES rows(batch_id, row_no)
 );
 CREATE INDEX attempts_by_state ON attempts (batch_id, state, next_poll_at);
+CREATE INDEX attempts_summary ON attempts (batch_id, superseded, state, amount_paise);
+CREATE INDEX rows_invalid ON rows (batch_id) WHERE payout IS NULL;
 CREATE TABLE events (
     id         INTEGER PRIMARY KEY,
     at         TEXT NOT NULL,
@@ -389,34 +393,33 @@ impl Journal {
         .map_err(e)?;
         {
             let mut row_stmt = tx
-                .prepare("INSERT INTO rows (batch_id, row_no, cells, payout, amount_paise, issues) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .prepare("INSERT INTO rows (batch_id, row_no, cells, payout, issues) VALUES (?1, ?2, ?3, ?4, ?5)")
                 .map_err(e)?;
             let mut attempt_stmt = tx
                 .prepare(
-                    "INSERT INTO attempts (batch_id, row_no, attempt_no, order_id, state, updated_at)
-                     VALUES (?1, ?2, 1, ?3, 'queued', ?4)",
+                    "INSERT INTO attempts (batch_id, row_no, attempt_no, order_id, state, amount_paise, updated_at)
+                     VALUES (?1, ?2, 1, ?3, 'queued', ?4, ?5)",
                 )
                 .map_err(e)?;
             let now = now_rfc3339();
             for row in rows {
                 let cells = serde_json::to_string(&row.cells).unwrap_or_default();
-                let (payout, amount, issues) = match &row.payout {
-                    Ok(p) => (serde_json::to_string(p).ok(), Some(p.amount.paise()), None),
-                    Err(issues) => (None, None, Some(issues.join("; "))),
+                let (payout, issues) = match &row.payout {
+                    Ok(p) => (serde_json::to_string(p).ok(), None),
+                    Err(issues) => (None, Some(issues.join("; "))),
                 };
                 row_stmt
-                    .execute(params![
-                        batch.id,
-                        row.row_no as i64,
-                        cells,
-                        payout,
-                        amount,
-                        issues
-                    ])
+                    .execute(params![batch.id, row.row_no as i64, cells, payout, issues])
                     .map_err(e)?;
                 if let Ok(p) = &row.payout {
                     attempt_stmt
-                        .execute(params![batch.id, row.row_no as i64, p.order_id, now])
+                        .execute(params![
+                            batch.id,
+                            row.row_no as i64,
+                            p.order_id,
+                            p.amount.paise(),
+                            now
+                        ])
                         .map_err(e)?;
                 }
             }
@@ -691,14 +694,15 @@ impl Journal {
     /// Rows and amounts per state (invalid rows included), for the summary.
     pub fn summary(&self, batch_id: &str) -> Result<Summary> {
         let conn = self.conn();
+        // Both halves are answered from indexes (attempts_summary, rows_invalid): no table
+        // row is read, however large the batch.
         let mut stmt = conn
             .prepare_cached(
-                "SELECT COALESCE(a.state, 'invalid'), COUNT(*), COALESCE(SUM(r.amount_paise), 0)
-                 FROM rows r
-                 LEFT JOIN attempts a ON a.batch_id = r.batch_id AND a.row_no = r.row_no
-                   AND a.attempt_no = (SELECT MAX(attempt_no) FROM attempts m
-                                       WHERE m.batch_id = r.batch_id AND m.row_no = r.row_no)
-                 WHERE r.batch_id = ?1 GROUP BY 1",
+                "SELECT state, COUNT(*), COALESCE(SUM(amount_paise), 0) FROM attempts
+                 WHERE batch_id = ?1 AND superseded = 0 GROUP BY state
+                 UNION ALL
+                 SELECT 'invalid', COUNT(*), 0 FROM rows WHERE batch_id = ?1 AND payout IS NULL
+                 HAVING COUNT(*) > 0",
             )
             .map_err(|e| self.err(e))?;
         let raw: Vec<(String, i64, i64)> = stmt
@@ -725,7 +729,7 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT r.row_no, r.cells, r.amount_paise, r.issues,
+                "SELECT r.row_no, r.cells, a.amount_paise, r.issues,
                         a.order_id, a.state, a.link_url, a.link_id, a.provider_code,
                         a.provider_message, a.updated_at,
                         (SELECT COUNT(*) FROM attempts c WHERE c.batch_id = r.batch_id AND c.row_no = r.row_no)
