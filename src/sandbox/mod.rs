@@ -619,18 +619,28 @@ impl Drop for Sandbox {
 }
 
 /// `payrun sandbox`: serves until Ctrl-C, after printing where and with which credentials.
+/// One line to stdout; a closed stdout (the reader went away) must not stop the simulator.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
 pub async fn serve_forever(config: SandboxConfig, listen: SocketAddr) -> std::io::Result<()> {
     let sandbox = Sandbox::start(config, listen).await?;
     let base = sandbox.base_url();
     // These are the simulator's built-in test credentials, not secrets.
-    println!("payrun sandbox listening on {base}");
-    println!("point payrun at it (paste into your shell):");
-    println!("  export PAYRUN_PAYTM_BASE_URL={base}");
-    println!("  export PAYRUN_PAYTM_MID={SANDBOX_MID}");
-    println!("  export PAYRUN_PAYTM_MERCHANT_KEY={SANDBOX_KEY}");
-    println!("  export PAYRUN_PAYTM_SUBWALLET_GUID={SANDBOX_SUBWALLET}");
-    println!("ledger: {base}/__sandbox/ledger");
-    println!("press Ctrl-C to stop");
+    say(format_args!("payrun sandbox listening on {base}"));
+    say(format_args!("point payrun at it (paste into your shell):"));
+    say(format_args!("  export PAYRUN_PAYTM_BASE_URL={base}"));
+    say(format_args!("  export PAYRUN_PAYTM_MID={SANDBOX_MID}"));
+    say(format_args!(
+        "  export PAYRUN_PAYTM_MERCHANT_KEY={SANDBOX_KEY}"
+    ));
+    say(format_args!(
+        "  export PAYRUN_PAYTM_SUBWALLET_GUID={SANDBOX_SUBWALLET}"
+    ));
+    say(format_args!("ledger: {base}/__sandbox/ledger"));
+    say(format_args!("press Ctrl-C to stop"));
     let signal = tokio::signal::ctrl_c().await;
     sandbox.shutdown().await;
     signal
