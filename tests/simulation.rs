@@ -67,11 +67,9 @@ fn faulty(seed: u64, rng: &mut StdRng) -> SandboxConfig {
         paid_share: 0.8,
         failed_share: 0.1,
         // Some providers forget order ids: payrun alone must prevent a second link.
-        duplicates: if rng.random_bool(0.4) {
-            Duplicates::Accept
-        } else {
-            Duplicates::Reject
-        },
+        duplicates: [Duplicates::Reject, Duplicates::Accept, Duplicates::Replay]
+            [rng.random_range(0..3)],
+        flap_rate: rng.random_range(0.0..0.3),
         retry_after: [
             RetryAfter::Seconds,
             RetryAfter::HttpDate,
@@ -95,6 +93,7 @@ fn calm(faulty: &SandboxConfig) -> SandboxConfig {
         lost_answer_rate: 0.0,
         not_found_polls: 0,
         garbled_rate: 0.0,
+        flap_rate: 0.0,
         outage: None,
         ..faulty.clone()
     }
@@ -437,7 +436,7 @@ fn each_named_fault_alone() {
         ..SandboxConfig::fast()
     };
     type Fault = fn(SandboxConfig) -> SandboxConfig;
-    let faults: [(&str, Fault); 13] = [
+    let faults: [(&str, Fault); 15] = [
         ("commit then lose the answer", |c| SandboxConfig {
             lost_answer_rate: 1.0,
             ..c
@@ -470,6 +469,16 @@ fn each_named_fault_alone() {
         }),
         ("garbled answers after processing", |c| SandboxConfig {
             garbled_rate: 0.5,
+            ..c
+        }),
+        ("status flaps after settling", |c| SandboxConfig {
+            flap_rate: 0.5,
+            ..c
+        }),
+        ("duplicate create replayed", |c| SandboxConfig {
+            duplicates: Duplicates::Replay,
+            lost_answer_rate: 0.5,
+            not_found_polls: 2,
             ..c
         }),
         ("lookup lags the create", |c| SandboxConfig {

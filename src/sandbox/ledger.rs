@@ -70,6 +70,8 @@ pub(crate) struct Link {
     pub create_requests: u32,
     /// Status lookups answered "not found" so far (simulated eventual consistency).
     pub hidden_lookups: u32,
+    /// Lookups answered so far, for the seeded flapping of settled statuses.
+    pub lookups: u64,
     cancelled_after: Option<Duration>,
 }
 
@@ -138,6 +140,7 @@ impl Ledger {
             created_at_ms,
             create_requests: 1,
             hidden_lookups: 0,
+            lookups: 0,
             cancelled_after: None,
         });
         &self.links[index]

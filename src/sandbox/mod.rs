@@ -50,7 +50,8 @@ pub struct SandboxConfig {
     /// Requests per second over all protocol endpoints; beyond it HTTP 429 with
     /// `Retry-After: 1` and the protocol's "try later" body. Nothing is processed.
     pub rate_limit: Option<u32>,
-    /// Share of requests answered 500 or 503 without processing anything.
+    /// Share of requests answered 500, 502, 503 or a cut connection, without processing
+    /// anything.
     pub error_rate: f64,
     /// Share of order ids whose first create commits the link and then loses the answer
     /// (connection cut mid-body, or a 504 from a "gateway").
@@ -72,6 +73,9 @@ pub struct SandboxConfig {
     /// committed), arrives garbled: truncated JSON, an HTML page, an empty body, the wrong
     /// content type, or an envelope missing its fields.
     pub garbled_rate: f64,
+    /// Share of lookups of a settled link that still report it pending: a status that flaps
+    /// after being terminal.
+    pub flap_rate: f64,
     /// A provider outage: from `.0` after the simulator started, for `.1`, every protocol
     /// request is answered 503 and nothing is processed.
     pub outage: Option<(Duration, Duration)>,
@@ -96,6 +100,8 @@ pub enum Duplicates {
     /// No check: the create makes another link, as a provider whose duplicate window has
     /// passed would. payrun must never depend on the check to avoid paying twice.
     Accept,
+    /// Answered as the original create was: success, with the existing link.
+    Replay,
 }
 
 impl SandboxConfig {
@@ -115,6 +121,7 @@ impl SandboxConfig {
             duplicates: Duplicates::Reject,
             retry_after: RetryAfter::Seconds,
             garbled_rate: 0.0,
+            flap_rate: 0.0,
             outage: None,
         }
     }
@@ -138,6 +145,7 @@ impl Default for SandboxConfig {
             duplicates: Duplicates::Reject,
             retry_after: RetryAfter::Seconds,
             garbled_rate: 0.0,
+            flap_rate: 0.0,
             outage: None,
         }
     }
@@ -406,6 +414,17 @@ fn http_date(at: std::time::SystemTime) -> String {
     time::OffsetDateTime::from(at)
         .format(&format)
         .unwrap_or_default()
+}
+
+/// A 502 from a gateway: an HTML page, not the protocol's JSON.
+pub(crate) fn bad_gateway() -> Response {
+    let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+    (
+        StatusCode::BAD_GATEWAY,
+        [(header::CONTENT_TYPE, "text/html")],
+        page,
+    )
+        .into_response()
 }
 
 /// A 503 from a load balancer: an HTML page, not the protocol's JSON.

@@ -13,7 +13,7 @@
 //!   reach the create logic.
 
 use super::ledger::{Link, LinkSpec, Phase};
-use super::scenario::{self, InjectedError};
+use super::scenario::{self, InjectedError, LostAnswer};
 use super::{Duplicates, Gate, Shared, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};
 use crate::money::Amount;
 use crate::provider::checksum;
@@ -127,6 +127,8 @@ impl IntoResponse for Denied {
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
             }
             Denied::Injected(InjectedError::Unavailable) => super::unavailable(),
+            Denied::Injected(InjectedError::BadGateway) => super::bad_gateway(),
+            Denied::Injected(InjectedError::Reset) => super::lost(LostAnswer::Reset),
         }
     }
 }
@@ -434,10 +436,18 @@ async fn create(
         let mut copy = 0;
         if let Some(link) = ledger.by_order(&request.order_id) {
             link.create_requests += 1;
-            if config.duplicates == Duplicates::Reject {
-                return Err(Refusal::new("PL_040", "Duplicate order id").into());
+            match config.duplicates {
+                Duplicates::Reject => {
+                    return Err(Refusal::new("PL_040", "Duplicate order id").into())
+                }
+                Duplicates::Replay => {
+                    return Ok(success(
+                        "Payout link created successfully",
+                        Some(create_result(link, now)),
+                    ))
+                }
+                Duplicates::Accept => copy = link.create_requests,
             }
-            copy = link.create_requests;
         }
         let link_id = match copy {
             0 => scenario::link_id(config.seed, &request.order_id),
@@ -484,7 +494,12 @@ async fn fetch(
         link.hidden_lookups += 1;
         return Err(not_found().into());
     }
-    Ok(success("Success", Some(fetch_result(link, now))))
+    link.lookups += 1;
+    let mut result = fetch_result(link, now);
+    if !link.phase(now).is_open() && scenario::flaps(&shared.config(), order_id, link.lookups) {
+        result["payoutLinkStatus"] = json!("PENDING");
+    }
+    Ok(success("Success", Some(result)))
 }
 
 async fn deactivate(

@@ -105,6 +105,10 @@ pub(crate) enum InjectedError {
     Internal,
     /// HTTP 503 with an HTML page, as a load balancer would send.
     Unavailable,
+    /// HTTP 502 with an HTML page from a gateway.
+    BadGateway,
+    /// The connection is cut before the request is processed.
+    Reset,
 }
 
 /// Whether the `nth` request (counting from 0) about `key` at `endpoint` meets an error.
@@ -118,11 +122,20 @@ pub(crate) fn injected_error(
     if draw(config.seed, &purpose, key, nth) >= share(config.error_rate) {
         return None;
     }
-    Some(if draw(config.seed, "error kind", key, nth) < 0.5 {
-        InjectedError::Internal
-    } else {
-        InjectedError::Unavailable
-    })
+    let kinds = [
+        InjectedError::Internal,
+        InjectedError::Unavailable,
+        InjectedError::BadGateway,
+        InjectedError::Reset,
+    ];
+    let pick = draw(config.seed, "error kind", key, nth) * kinds.len() as f64;
+    kinds.get(pick as usize).copied()
+}
+
+/// Whether lookup number `n` of a settled link reports it as still pending (a status that
+/// flaps after being terminal).
+pub(crate) fn flaps(config: &SandboxConfig, key: &str, n: u64) -> bool {
+    draw(config.seed, "flap", key, n) < share(config.flap_rate)
 }
 
 /// How the answer to a committed create is lost.
