@@ -391,7 +391,7 @@ async fn two_sheets_of_one_workbook_are_two_batches() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_merchant_key_never_leaves_the_client() {
+async fn the_merchant_key_and_phones_stay_out_of_the_output() {
     // Faults on and every log line on: error paths must not print the key either.
     let sb = sandbox(SandboxConfig {
         lost_answer_rate: 0.3,
@@ -406,7 +406,8 @@ async fn the_merchant_key_never_leaves_the_client() {
         path(&dir, "j.db"),
         path(&dir, "out.csv"),
     );
-    write_csv(&sheet, &rows(10));
+    let rows = rows(10);
+    write_csv(&sheet, &rows);
     let mut cmd = payrun(&sb, &journal);
     cmd.env("PAYRUN_LOG", "trace")
         .arg("run")
@@ -425,6 +426,12 @@ async fn the_merchant_key_never_leaves_the_client() {
     assert!(matches!(code(&out), 0 | 1), "{}", text(&out));
     let key = payrun::sandbox::SANDBOX_KEY;
     assert!(!text(&out).contains(key), "the key is in the output");
+    for r in &rows {
+        assert!(
+            !text(&out).contains(&r.phone),
+            "a beneficiary's phone is in the output"
+        );
+    }
     for file in [&journal, &report] {
         let bytes = std::fs::read(file).unwrap();
         assert!(
