@@ -22,23 +22,13 @@ async fn crash_then_resume(point: &'static str, nth: u32, seed: u64) {
     let n = 24;
     write_csv(&sheet, &rows(n));
     let run = |crash: Option<String>| {
-        let mut cmd = payrun(&sb, &journal);
-        cmd.arg("run")
-            .arg(&sheet)
-            .arg("--report")
-            .arg(&report)
-            .args([
-                "--rate",
-                "500/s",
-                "--concurrency",
-                "4",
-                "--poll-for",
-                "30s",
-                "--poll-interval",
-                "200ms",
-                "--lookup-grace",
-                "100ms",
-            ]);
+        let mut cmd = run_cmd(
+            &sb,
+            &journal,
+            &sheet,
+            &report,
+            &["--rate", "500/s", "--concurrency", "4", "--poll-for", "30s"],
+        );
         if let Some(spec) = crash {
             cmd.env(crashpoint::ENV, spec);
         }

@@ -25,12 +25,7 @@ async fn a_writer_in_another_process_is_waited_for() {
     let _ = output(cmd).await;
     let conn = rusqlite::Connection::open(&journal).unwrap();
     conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS other (x); BEGIN IMMEDIATE; INSERT INTO other VALUES (1);").unwrap();
-    let mut run = payrun(&sb, &journal);
-    run.arg("run")
-        .arg(&sheet)
-        .arg("--report")
-        .arg(&report)
-        .args(["--rate", "200/s", "--poll-for", "60s"]);
+    let mut run = run_cmd(&sb, &journal, &sheet, &report, &["--rate", "200/s"]);
     let child = tokio::task::spawn_blocking(move || run.output().unwrap());
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(
@@ -81,22 +76,7 @@ async fn a_full_disk_stops_the_run_and_the_next_run_finishes_exactly() {
     let journal = disk.0.join("j.db");
     let n = 60;
     write_csv(&sheet, &rows(n));
-    let run = || {
-        let mut cmd = payrun(&sb, &journal);
-        cmd.arg("run")
-            .arg(&sheet)
-            .arg("--report")
-            .arg(&report)
-            .args([
-                "--rate",
-                "20/s",
-                "--poll-for",
-                "60s",
-                "--lookup-grace",
-                "200ms",
-            ]);
-        cmd
-    };
+    let run = || run_cmd(&sb, &journal, &sheet, &report, &["--rate", "20/s"]);
     let mut first = run();
     first.stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = first.spawn().unwrap();

@@ -18,21 +18,9 @@ async fn run_sheet(
     sb: &payrun::sandbox::Sandbox,
     extra: &[&str],
 ) -> std::process::Output {
-    let mut cmd = payrun(sb, journal);
-    cmd.arg("run")
-        .arg(sheet)
-        .arg("--report")
-        .arg(report)
-        .args([
-            "--rate",
-            "200/s",
-            "--poll-for",
-            "60s",
-            "--lookup-grace",
-            "200ms",
-        ])
-        .args(extra);
-    output(cmd).await
+    let mut args = vec!["--rate", "200/s"];
+    args.extend_from_slice(extra);
+    output(run_cmd(sb, journal, sheet, report, &args)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,19 +251,7 @@ async fn sigkill_mid_batch_then_resume_pays_every_row_exactly_once() {
     write_csv(&sheet, &rows(n));
     let mut kills = 0;
     for delay_ms in [250u64, 400, 300, 500] {
-        let mut cmd = payrun(&sb, &journal);
-        cmd.arg("run")
-            .arg(&sheet)
-            .arg("--report")
-            .arg(&report)
-            .args([
-                "--rate",
-                "40/s",
-                "--poll-for",
-                "60s",
-                "--lookup-grace",
-                "200ms",
-            ]);
+        let mut cmd = run_cmd(&sb, &journal, &sheet, &report, &["--rate", "40/s"]);
         cmd.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         let mut child = cmd.spawn().unwrap();
@@ -310,19 +286,7 @@ async fn ctrl_c_stops_cleanly_with_exit_3_and_the_next_run_finishes() {
         path(&dir, "out.csv"),
     );
     write_csv(&sheet, &rows(50));
-    let mut cmd = payrun(&sb, &journal);
-    cmd.arg("run")
-        .arg(&sheet)
-        .arg("--report")
-        .arg(&report)
-        .args([
-            "--rate",
-            "20/s",
-            "--poll-for",
-            "60s",
-            "--lookup-grace",
-            "200ms",
-        ]);
+    let mut cmd = run_cmd(&sb, &journal, &sheet, &report, &["--rate", "20/s"]);
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
@@ -408,20 +372,8 @@ async fn the_merchant_key_and_phones_stay_out_of_the_output() {
     );
     let rows = rows(10);
     write_csv(&sheet, &rows);
-    let mut cmd = payrun(&sb, &journal);
-    cmd.env("PAYRUN_LOG", "trace")
-        .arg("run")
-        .arg(&sheet)
-        .arg("--report")
-        .arg(&report)
-        .args([
-            "--rate",
-            "200/s",
-            "--poll-for",
-            "60s",
-            "--lookup-grace",
-            "200ms",
-        ]);
+    let mut cmd = run_cmd(&sb, &journal, &sheet, &report, &["--rate", "200/s"]);
+    cmd.env("PAYRUN_LOG", "trace");
     let out = output(cmd).await;
     assert!(matches!(code(&out), 0 | 1), "{}", text(&out));
     let key = payrun::sandbox::SANDBOX_KEY;

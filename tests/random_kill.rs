@@ -27,21 +27,7 @@ async fn killed_batch(seed: u64) -> u32 {
     let n = 30;
     write_csv(&sheet, &rows(n));
     let run = || {
-        let mut cmd = payrun(&sb, &journal);
-        cmd.arg("run")
-            .arg(&sheet)
-            .arg("--report")
-            .arg(&report)
-            .args([
-                "--rate",
-                "60/s",
-                "--poll-for",
-                "60s",
-                "--poll-interval",
-                "200ms",
-                "--lookup-grace",
-                "100ms",
-            ]);
+        let mut cmd = run_cmd(&sb, &journal, &sheet, &report, &["--rate", "60/s"]);
         cmd.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         cmd

@@ -97,6 +97,30 @@ pub fn payrun(sandbox: &Sandbox, journal: &Path) -> Command {
     cmd
 }
 
+/// `payrun run SHEET --report REPORT` with test timings (poll for up to 60 s, first poll
+/// after 200 ms, lookups re-asked after 200 ms), any of which `extra` may override.
+pub fn run_cmd(
+    sandbox: &Sandbox,
+    journal: &Path,
+    sheet: &Path,
+    report: &Path,
+    extra: &[&str],
+) -> Command {
+    let mut cmd = payrun(sandbox, journal);
+    cmd.arg("run").arg(sheet).arg("--report").arg(report);
+    for (flag, value) in [
+        ("--poll-for", "60s"),
+        ("--poll-interval", "200ms"),
+        ("--lookup-grace", "200ms"),
+    ] {
+        if !extra.contains(&flag) {
+            cmd.args([flag, value]);
+        }
+    }
+    cmd.args(extra);
+    cmd
+}
+
 /// Runs a command to completion off the async runtime (the simulator keeps serving).
 pub async fn output(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
