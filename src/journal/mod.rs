@@ -689,12 +689,6 @@ impl Journal {
         Ok(new_state)
     }
 
-    /// Appends an operator or engine event that is not a row transition.
-    pub fn log_event(&self, batch_id: &str, kind: &str, detail: &str) -> Result<()> {
-        let conn = self.conn();
-        insert_event(&conn, batch_id, None, None, kind, None, None, detail).map_err(|e| self.err(e))
-    }
-
     /// Rows and amounts per state (invalid rows included), for the summary.
     pub fn summary(&self, batch_id: &str) -> Result<Summary> {
         let conn = self.conn();
