@@ -27,11 +27,23 @@ pub async fn run(
     let journal_path = journal_path(journal, args.sandbox);
     let _lock = JournalLock::acquire(&journal_path)?;
     let journal = Arc::new(Journal::open(&journal_path)?);
-    // Settings are checked before anything is imported, so a missing key costs nothing.
-    let settings = if args.sandbox {
-        None
+    let sandbox = if args.sandbox {
+        let sim = SandboxConfig {
+            seed: args.sandbox_seed,
+            ..SandboxConfig::fast()
+        };
+        let sandbox = Sandbox::start(sim, ([127, 0, 0, 1], 0).into())
+            .await
+            .context("cannot start the built-in simulator")?;
+        eprintln!("simulator listening on {}", sandbox.base_url());
+        Some(sandbox)
     } else {
-        Some(Settings::load(config)?.paytm()?)
+        None
+    };
+    // Settings are checked before anything is imported, so a missing key costs nothing.
+    let paytm = match &sandbox {
+        Some(sb) => sandbox_config(sb),
+        None => Settings::load(config)?.paytm()?,
     };
     let opened = intake::open(&args.sheet)?;
 
@@ -71,24 +83,6 @@ pub async fn run(
         }
     };
 
-    let sandbox = if args.sandbox {
-        let config = SandboxConfig {
-            seed: args.sandbox_seed,
-            ..SandboxConfig::fast()
-        };
-        let sandbox = Sandbox::start(config, ([127, 0, 0, 1], 0).into())
-            .await
-            .context("cannot start the built-in simulator")?;
-        eprintln!("simulator listening on {}", sandbox.base_url());
-        Some(sandbox)
-    } else {
-        None
-    };
-    let paytm = match (&sandbox, settings) {
-        (Some(sb), _) => sandbox_config(sb),
-        (None, Some(cfg)) => cfg,
-        (None, None) => unreachable!("settings are loaded whenever there is no sandbox"),
-    };
     let default_rate = if args.sandbox {
         SANDBOX_RATE
     } else {
