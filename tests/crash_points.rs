@@ -14,11 +14,7 @@ async fn crash_then_resume(point: &'static str, nth: u32, seed: u64) {
     })
     .await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     let n = 24;
     write_csv(&sheet, &rows(n));
     let run = |crash: Option<String>| {

@@ -13,11 +13,7 @@ use std::time::Duration;
 async fn a_writer_in_another_process_is_waited_for() {
     let sb = sandbox(quick_config(31)).await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     write_csv(&sheet, &rows(8));
     // Create the journal, then hold its write lock for a while from another connection.
     let mut cmd = payrun(&sb, &journal);

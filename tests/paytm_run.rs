@@ -27,11 +27,7 @@ async fn run_sheet(
 async fn csv_sheet_is_paid_exactly_once_and_reported() {
     let sb = sandbox(quick_config(7)).await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     write_csv(&sheet, &rows(40));
     let out = run_sheet(&sheet, &journal, &report, &sb, &[]).await;
     assert_settled(&journal, &report, &sb, 40, code(&out));
@@ -50,11 +46,7 @@ async fn xlsx_sheet_is_paid_exactly_once_and_reported() {
     })
     .await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.xlsx"),
-        path(&dir, "j.db"),
-        path(&dir, "out.xlsx"),
-    );
+    let (sheet, journal, report) = files(&dir, "xlsx");
     let rows = rows(25);
     write_xlsx(&sheet, &rows);
     let out = run_sheet(&sheet, &journal, &report, &sb, &[]).await;
@@ -78,11 +70,7 @@ async fn xlsx_sheet_is_paid_exactly_once_and_reported() {
 async fn running_the_same_sheet_again_resumes_and_sends_nothing_new() {
     let sb = sandbox(quick_config(11)).await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     write_csv(&sheet, &rows(10));
     let first = run_sheet(&sheet, &journal, &report, &sb, &[]).await;
     assert!(matches!(code(&first), 0 | 1), "{}", text(&first));
@@ -101,11 +89,7 @@ async fn lost_create_answers_are_reconciled_not_duplicated() {
     })
     .await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     write_csv(&sheet, &rows(12));
     let out = run_sheet(&sheet, &journal, &report, &sb, &[]).await;
     assert_settled(&journal, &report, &sb, 12, code(&out));
@@ -138,11 +122,7 @@ async fn a_lagging_lookup_is_asked_again_never_answered_with_a_second_create() {
     })
     .await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     write_csv(&sheet, &rows(6));
     let out = run_sheet(&sheet, &journal, &report, &sb, &[]).await;
     assert_settled(&journal, &report, &sb, 6, code(&out));
@@ -161,11 +141,7 @@ async fn throttled_by_429_every_row_still_gets_exactly_one_link() {
     })
     .await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     write_csv(&sheet, &rows(15));
     let out = run_sheet(
         &sheet,
@@ -187,11 +163,7 @@ async fn throttled_by_429_every_row_still_gets_exactly_one_link() {
 async fn a_second_run_on_a_locked_journal_is_refused() {
     let sb = sandbox(quick_config(1)).await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     write_csv(&sheet, &rows(3));
     let _held = JournalLock::acquire(&journal).unwrap();
     let out = run_sheet(&sheet, &journal, &report, &sb, &[]).await;
@@ -208,11 +180,7 @@ async fn a_second_run_on_a_locked_journal_is_refused() {
 async fn invalid_rows_stop_the_run_unless_skipped() {
     let sb = sandbox(quick_config(2)).await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     let mut rows = rows(5);
     rows[2].amount = "12.345".into();
     write_csv(&sheet, &rows);
@@ -242,11 +210,7 @@ async fn sigkill_mid_batch_then_resume_pays_every_row_exactly_once() {
     })
     .await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     let n = 60;
     write_csv(&sheet, &rows(n));
     let mut kills = 0;
@@ -280,11 +244,7 @@ async fn ctrl_c_stops_cleanly_with_exit_3_and_the_next_run_finishes() {
     })
     .await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     write_csv(&sheet, &rows(50));
     let mut cmd = run_cmd(&sb, &journal, &sheet, &report, &["--rate", "20/s"]);
     cmd.stdout(std::process::Stdio::piped())
@@ -365,11 +325,7 @@ async fn the_merchant_key_and_phones_stay_out_of_the_output() {
     })
     .await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     let rows = rows(10);
     write_csv(&sheet, &rows);
     let mut cmd = run_cmd(&sb, &journal, &sheet, &report, &["--rate", "200/s"]);

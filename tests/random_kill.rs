@@ -19,11 +19,7 @@ async fn killed_batch(seed: u64) -> u32 {
     })
     .await;
     let dir = tempdir();
-    let (sheet, journal, report) = (
-        path(&dir, "pay.csv"),
-        path(&dir, "j.db"),
-        path(&dir, "out.csv"),
-    );
+    let (sheet, journal, report) = files(&dir, "csv");
     let n = 30;
     write_csv(&sheet, &rows(n));
     let run = || {

@@ -207,6 +207,15 @@ pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
+/// One test's sheet (`pay.<ext>`), journal and report (`out.<ext>`).
+pub fn files(dir: &tempfile::TempDir, ext: &str) -> (PathBuf, PathBuf, PathBuf) {
+    (
+        path(dir, &format!("pay.{ext}")),
+        path(dir, "j.db"),
+        path(dir, &format!("out.{ext}")),
+    )
+}
+
 pub fn path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
