@@ -65,7 +65,7 @@ fn row(i: u64, tag: &str) -> PayoutRow {
         row_no: i + 2,
         order_id: format!("B{tag}{i}"),
         name: Some(format!("Beneficiary {i}")),
-        phone: format!("9{:09}", i % 1_000_000_000),
+        phone: Some(format!("9{:09}", i % 1_000_000_000)),
         email: None,
         amount: Amount::from_paise(10_000 + (i as i64 % 5000)),
         expiry: None,

@@ -54,7 +54,8 @@ pub struct SheetArgs {
     /// Payment provider.
     #[arg(long, value_enum, default_value = "paytm")]
     pub provider: ProviderKind,
-    /// Comment sent with rows whose comments cell is empty (Paytm requires one).
+    /// Comment (PayU: description) sent with rows whose comments cell is empty; both
+    /// providers require one.
     #[arg(long, value_name = "TEXT")]
     pub comment: Option<String>,
 }
@@ -157,6 +158,12 @@ pub struct SandboxArgs {
     /// Beneficiaries act within seconds instead of minutes.
     #[arg(long)]
     pub fast: bool,
+    /// Lifetime of a PayU access token, e.g. 30s (PayU's own is about two hours).
+    #[arg(long, value_parser = parse_duration, default_value = "7199s")]
+    pub token_ttl: Duration,
+    /// PayU links created without disableApprovalFlow wait for maker-checker approval.
+    #[arg(long)]
+    pub approval: bool,
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.

@@ -2,7 +2,9 @@
 //! flags. The file uses the environment variables' names as keys; the environment wins.
 //! Secrets are held only here and in the provider client, and never printed.
 
+use crate::payout::ProviderKind;
 use crate::provider::paytm::{PaytmConfig, STAGING_URL};
+use crate::provider::payu::{self, Credentials, PayuConfig};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,6 +13,14 @@ pub const PAYTM_MID: &str = "PAYRUN_PAYTM_MID";
 pub const PAYTM_MERCHANT_KEY: &str = "PAYRUN_PAYTM_MERCHANT_KEY";
 pub const PAYTM_SUBWALLET_GUID: &str = "PAYRUN_PAYTM_SUBWALLET_GUID";
 pub const PAYTM_BASE_URL: &str = "PAYRUN_PAYTM_BASE_URL";
+pub const PAYU_CLIENT_ID: &str = "PAYRUN_PAYU_CLIENT_ID";
+pub const PAYU_CLIENT_SECRET: &str = "PAYRUN_PAYU_CLIENT_SECRET";
+pub const PAYU_USERNAME: &str = "PAYRUN_PAYU_USERNAME";
+pub const PAYU_PASSWORD: &str = "PAYRUN_PAYU_PASSWORD";
+pub const PAYU_MERCHANT_ID: &str = "PAYRUN_PAYU_MERCHANT_ID";
+pub const PAYU_AUTH_URL: &str = "PAYRUN_PAYU_AUTH_URL";
+pub const PAYU_BASE_URL: &str = "PAYRUN_PAYU_BASE_URL";
+pub const PAYU_DISABLE_APPROVAL: &str = "PAYRUN_PAYU_DISABLE_APPROVAL";
 
 /// Request timeout for every provider call.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,6 +42,17 @@ pub enum ConfigError {
     Missing { key: &'static str },
     #[error("{key} must be exactly 16 characters (Paytm merchant keys are); check the value you copied from the dashboard")]
     BadMerchantKey { key: &'static str },
+    #[error("PayU needs {PAYU_CLIENT_SECRET}, or {PAYU_USERNAME} and {PAYU_PASSWORD}, besides {PAYU_CLIENT_ID}; set them in the environment or the file given with --config")]
+    NoPayuLogin,
+    #[error("{key} must be true or false")]
+    NotABool { key: &'static str },
+}
+
+/// The settings of one provider account.
+#[derive(Debug, Clone)]
+pub enum ProviderConfig {
+    Paytm(PaytmConfig),
+    Payu(PayuConfig),
 }
 
 /// Settings as key -> value, from the file (if any) overlaid by the environment.
@@ -100,6 +121,59 @@ impl Settings {
             .ok_or(ConfigError::Missing { key })
     }
 
+    /// The settings of `provider`'s account.
+    pub fn provider(&self, provider: ProviderKind) -> Result<ProviderConfig, ConfigError> {
+        Ok(match provider {
+            ProviderKind::Paytm => ProviderConfig::Paytm(self.paytm()?),
+            ProviderKind::Payu => ProviderConfig::Payu(self.payu()?),
+        })
+    }
+
+    fn url(&self, key: &str, default: &str) -> String {
+        self.get(key)
+            .unwrap_or(default)
+            .trim()
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn payu(&self) -> Result<PayuConfig, ConfigError> {
+        let client_id = self.require(PAYU_CLIENT_ID)?;
+        let credentials = match (
+            self.get(PAYU_CLIENT_SECRET),
+            self.get(PAYU_USERNAME),
+            self.get(PAYU_PASSWORD),
+        ) {
+            (Some(secret), _, _) => Credentials::Client {
+                client_id,
+                client_secret: secret.trim().to_string(),
+            },
+            (None, Some(username), Some(password)) => Credentials::User {
+                client_id,
+                username: username.trim().to_string(),
+                password: password.to_string(),
+            },
+            _ => return Err(ConfigError::NoPayuLogin),
+        };
+        let disable_approval = match self.get(PAYU_DISABLE_APPROVAL).map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError::NotABool {
+                    key: PAYU_DISABLE_APPROVAL,
+                })
+            }
+        };
+        Ok(PayuConfig {
+            credentials,
+            merchant_id: self.require(PAYU_MERCHANT_ID)?,
+            auth_url: self.url(PAYU_AUTH_URL, payu::TEST_AUTH_URL),
+            base_url: self.url(PAYU_BASE_URL, payu::TEST_BASE_URL),
+            timeout: REQUEST_TIMEOUT,
+            disable_approval,
+        })
+    }
+
     pub fn paytm(&self) -> Result<PaytmConfig, ConfigError> {
         let merchant_key = self.require(PAYTM_MERCHANT_KEY)?;
         if merchant_key.len() != 16 {
@@ -111,11 +185,7 @@ impl Settings {
             mid: self.require(PAYTM_MID)?,
             merchant_key,
             subwallet_guid: self.require(PAYTM_SUBWALLET_GUID)?,
-            base_url: self
-                .get(PAYTM_BASE_URL)
-                .unwrap_or(STAGING_URL)
-                .trim_end_matches('/')
-                .to_string(),
+            base_url: self.url(PAYTM_BASE_URL, STAGING_URL),
             timeout: REQUEST_TIMEOUT,
         })
     }
@@ -145,6 +215,39 @@ mod tests {
         assert_eq!(cfg.mid, "MID123");
         assert_eq!(cfg.base_url, STAGING_URL);
         assert!(!format!("{cfg:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn payu_logs_in_with_a_secret_or_a_user_and_never_shows_them() {
+        let mut s = Settings::default();
+        let mut set = |k: &str, v: &str| {
+            s.values.insert(k.into(), v.into());
+        };
+        set(PAYU_CLIENT_ID, "cid");
+        set(PAYU_MERCHANT_ID, "42");
+        set(PAYU_USERNAME, "ops@example.com");
+        let mut s2 = Settings {
+            values: s.values.clone(),
+        };
+        assert!(matches!(s.payu(), Err(ConfigError::NoPayuLogin)));
+        s2.values.insert(PAYU_PASSWORD.into(), "pass-word-9".into());
+        let user = s2.payu().unwrap();
+        assert!(matches!(user.credentials, Credentials::User { .. }));
+        assert_eq!(user.base_url, payu::TEST_BASE_URL);
+        s2.values
+            .insert(PAYU_CLIENT_SECRET.into(), "top-secret-1".into());
+        s2.values
+            .insert(PAYU_BASE_URL.into(), "http://127.0.0.1:9/".into());
+        let client = s2.payu().unwrap();
+        assert!(matches!(client.credentials, Credentials::Client { .. }));
+        assert_eq!(client.base_url, "http://127.0.0.1:9");
+        let shown = format!("{client:?} {user:?}");
+        assert!(
+            !shown.contains("top-secret-1") && !shown.contains("pass-word-9"),
+            "{shown}"
+        );
+        s2.values.insert(PAYU_DISABLE_APPROVAL.into(), "yes".into());
+        assert!(matches!(s2.payu(), Err(ConfigError::NotABool { .. })));
     }
 
     #[test]

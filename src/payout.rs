@@ -9,19 +9,24 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
+    /// Paytm Payout Links.
     Paytm,
+    /// PayU Payouts Smart Send.
+    Payu,
 }
 
 impl ProviderKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Paytm => "paytm",
+            ProviderKind::Payu => "payu",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "paytm" => Some(ProviderKind::Paytm),
+            "payu" => Some(ProviderKind::Payu),
             _ => None,
         }
     }
@@ -64,8 +69,9 @@ pub struct PayoutRow {
     /// Idempotency key at the provider: `[A-Za-z0-9]{1,40}`.
     pub order_id: String,
     pub name: Option<String>,
-    /// Ten-digit Indian mobile number, prefixes removed.
-    pub phone: String,
+    /// Ten-digit Indian mobile number, prefixes removed. Paytm requires one; PayU needs
+    /// a phone or an e-mail.
+    pub phone: Option<String>,
     pub email: Option<String>,
     pub amount: Amount,
     /// Link expiry date (`YYYY-MM-DD`), if the sheet gives one.

@@ -142,9 +142,13 @@ fn accepted_headers(field: &str) -> String {
 }
 
 impl Columns {
-    /// Maps headers to fields. Phone and amount are required; two headers for one field are
-    /// an error because the validator could not know which one to pay from.
-    pub fn from_headers(headers: &[String]) -> Result<Columns, ColumnError> {
+    /// Maps headers to fields. Amount is required, and the phone (Paytm) or a phone or
+    /// e-mail column (PayU); two headers for one field are an error because the validator
+    /// could not know which one to pay from.
+    pub fn from_headers(
+        headers: &[String],
+        provider: ProviderKind,
+    ) -> Result<Columns, ColumnError> {
         let mut index: [Option<usize>; 8] = [None; 8];
         for (i, header) in headers.iter().enumerate() {
             let Some(field) = Field::from_header(header) else {
@@ -159,7 +163,12 @@ impl Columns {
             }
             index[field.slot()] = Some(i);
         }
-        for required in [Field::Phone, Field::Amount] {
+        let contact = match provider {
+            ProviderKind::Paytm => Field::Phone,
+            ProviderKind::Payu if index[Field::Email.slot()].is_some() => Field::Email,
+            ProviderKind::Payu => Field::Phone,
+        };
+        for required in [contact, Field::Amount] {
             if index[required.slot()].is_none() {
                 return Err(ColumnError::Missing {
                     field: required.name(),
@@ -228,7 +237,10 @@ struct Policy {
     max_expiry_days: i64,
     comments_required: bool,
     max_comment_chars: usize,
+    name_required: bool,
     max_name_chars: usize,
+    /// Paytm sends every link by SMS; PayU needs a phone or an e-mail.
+    phone_required: bool,
 }
 
 impl Policy {
@@ -240,7 +252,20 @@ impl Policy {
                 max_expiry_days: 10,
                 comments_required: true,
                 max_comment_chars: 200,
+                name_required: false,
                 max_name_chars: 100,
+                phone_required: true,
+            },
+            // PayU documents no expiry limit; 60 days catches a mistyped year (inferred).
+            ProviderKind::Payu => Policy {
+                provider: "PayU",
+                min_amount: Amount::from_paise(100),
+                max_expiry_days: 60,
+                comments_required: true,
+                max_comment_chars: 200,
+                name_required: true,
+                max_name_chars: 100,
+                phone_required: false,
             },
         }
     }
@@ -337,7 +362,10 @@ impl Validator {
         };
 
         let name = rc.field(Field::Name, |c| name(c, policy));
-        let phone = rc.field(Field::Phone, phone);
+        let phone = rc.field(Field::Phone, |c| match c {
+            Cell::Empty if !policy.phone_required => Ok(None),
+            c => phone(c).map(Some),
+        });
         let email = rc.field(Field::Email, email);
         let amount = rc.field(Field::Amount, |c| amount(c, policy));
         let order_id = rc.field(Field::OrderId, order_id);
@@ -349,6 +377,9 @@ impl Validator {
 
         if notify.is_some_and(|n| n.email) && email == Some(None) {
             rc.push(Field::Email, email_required());
+        }
+        if phone == Some(None) && email == Some(None) {
+            rc.push(Field::Phone, contact_required(policy));
         }
         let order_id =
             order_id.map(|id| id.unwrap_or_else(|| derived_order_id(&rules.batch_key, row.row_no)));
@@ -638,6 +669,16 @@ fn is_email_shaped(s: &str) -> bool {
             .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
 }
 
+fn contact_required(policy: &Policy) -> Problem {
+    problem(
+        "phone.required",
+        format!(
+            "{} needs a phone or an e-mail to send the link to; enter the beneficiary's mobile number or e-mail",
+            policy.provider
+        ),
+    )
+}
+
 fn email_required() -> Problem {
     problem(
         "email.required",
@@ -793,6 +834,13 @@ fn comments(cell: &Cell, default: Option<&str>, policy: &Policy) -> Result<Strin
 
 fn name(cell: &Cell, policy: &Policy) -> Result<Option<String>, Problem> {
     match cell {
+        Cell::Empty if policy.name_required => Err(problem(
+            "name.required",
+            format!(
+                "{} requires the beneficiary's name; add a name column or fill in the name",
+                policy.provider
+            ),
+        )),
         Cell::Empty => Ok(None),
         Cell::Text(t) if t.chars().count() > policy.max_name_chars => Err(problem(
             "name.too_long",
@@ -901,7 +949,7 @@ mod tests {
 
     fn validator() -> Validator {
         Validator::new(
-            Columns::from_headers(&headers(&HEADERS)).expect("columns"),
+            Columns::from_headers(&headers(&HEADERS), ProviderKind::Paytm).expect("columns"),
             rules(),
         )
     }
@@ -962,7 +1010,7 @@ mod tests {
             "Purpose",
             "Something else",
         ]);
-        let c = Columns::from_headers(&h).expect("columns");
+        let c = Columns::from_headers(&h, ProviderKind::Paytm).expect("columns");
         for (field, want) in [
             (Field::Name, "Beneficiary Name"),
             (Field::Phone, " MOBILE NUMBER "),
@@ -975,8 +1023,11 @@ mod tests {
         ] {
             assert_eq!(c.header(field), Some(want), "{field:?}");
         }
-        let c = Columns::from_headers(&headers(&["beneficiaryphoneno", "Amount INR", "Ref"]))
-            .expect("columns");
+        let c = Columns::from_headers(
+            &headers(&["beneficiaryphoneno", "Amount INR", "Ref"]),
+            ProviderKind::Paytm,
+        )
+        .expect("columns");
         assert_eq!(c.index(Field::Phone), Some(0));
         assert_eq!(c.header(Field::OrderId), Some("Ref"));
         assert_eq!(c.header(Field::Name), None);
@@ -984,7 +1035,8 @@ mod tests {
 
     #[test]
     fn missing_and_duplicate_columns() {
-        let err = Columns::from_headers(&headers(&["Name", "Amount"])).expect_err("no phone");
+        let err = Columns::from_headers(&headers(&["Name", "Amount"]), ProviderKind::Paytm)
+            .expect_err("no phone");
         assert_eq!(
             err,
             ColumnError::Missing {
@@ -1002,7 +1054,8 @@ mod tests {
             "{msg}"
         );
 
-        let err = Columns::from_headers(&headers(&["Phone", "Name"])).expect_err("no amount");
+        let err = Columns::from_headers(&headers(&["Phone", "Name"]), ProviderKind::Paytm)
+            .expect_err("no amount");
         assert!(matches!(
             err,
             ColumnError::Missing {
@@ -1011,8 +1064,11 @@ mod tests {
             }
         ));
 
-        let err = Columns::from_headers(&headers(&["Phone", "Mobile", "Amount"]))
-            .expect_err("two phones");
+        let err = Columns::from_headers(
+            &headers(&["Phone", "Mobile", "Amount"]),
+            ProviderKind::Paytm,
+        )
+        .expect_err("two phones");
         assert_eq!(
             err,
             ColumnError::Duplicate {
@@ -1044,7 +1100,7 @@ mod tests {
                 row_no: 7,
                 order_id: "INV001".into(),
                 name: Some("Asha Rao".into()),
-                phone: "9876543210".into(),
+                phone: Some("9876543210".into()),
                 email: Some("Asha.Rao@Example.com".into()),
                 amount: Amount::from_paise(150_050),
                 expiry: Some("2026-03-20".into()),
@@ -1059,7 +1115,8 @@ mod tests {
 
     #[test]
     fn minimal_row_gets_defaults_and_derived_id() {
-        let columns = Columns::from_headers(&headers(&["phone", "amount"])).expect("columns");
+        let columns = Columns::from_headers(&headers(&["phone", "amount"]), ProviderKind::Paytm)
+            .expect("columns");
         let mut v = Validator::new(
             columns,
             Rules {
@@ -1072,6 +1129,64 @@ mod tests {
         assert_eq!(row.notify, Notify::default());
         assert_eq!(row.comments, "Payout");
         assert_eq!((row.name, row.email, row.expiry), (None, None, None));
+    }
+
+    #[test]
+    fn payu_needs_a_name_and_a_phone_or_email_but_not_both() {
+        let payu = |h: &[&str]| {
+            let columns = Columns::from_headers(&headers(h), ProviderKind::Payu)?;
+            Ok::<_, ColumnError>(Validator::new(
+                columns,
+                Rules {
+                    provider: ProviderKind::Payu,
+                    ..rules()
+                },
+            ))
+        };
+        // An e-mail column alone is enough for PayU, not for Paytm.
+        let mut v = payu(&["Name", "Email", "Amount", "Comments"]).expect("email column");
+        let row = check(&mut v, 2, vec![t("Asha"), t("a@b.in"), t("10"), t("Bonus")])
+            .expect("email only");
+        assert_eq!((row.phone, row.email.as_deref()), (None, Some("a@b.in")));
+        assert!(matches!(
+            payu(&["Name", "Amount"]).err(),
+            Some(ColumnError::Missing { field: "phone", .. })
+        ));
+        assert!(
+            Columns::from_headers(&headers(&["Email", "Amount"]), ProviderKind::Paytm).is_err()
+        );
+
+        let mut v = payu(&HEADERS).expect("columns");
+        let codes = |v: &mut Validator, cells| -> Vec<(String, &'static str)> {
+            check(v, 3, cells)
+                .expect_err("invalid")
+                .into_iter()
+                .map(|i| (i.column, i.code))
+                .collect()
+        };
+        let mut nameless = good();
+        nameless[0] = Cell::Empty;
+        assert_eq!(
+            codes(&mut v, nameless),
+            [("Name".to_string(), "name.required")]
+        );
+        let mut nowhere = good();
+        nowhere[1] = Cell::Empty;
+        assert_eq!(
+            codes(&mut v, nowhere),
+            [("Phone".to_string(), "phone.required")]
+        );
+        // PayU takes expiries further ahead than Paytm's ten days.
+        let mut later = good();
+        later[5] = t("2026-04-10");
+        assert_eq!(
+            check(&mut v, 4, later.clone())
+                .expect("payu")
+                .expiry
+                .as_deref(),
+            Some("2026-04-10")
+        );
+        assert_eq!(issue(later).1, "expiry.too_far");
     }
 
     #[test]
@@ -1174,7 +1289,11 @@ mod tests {
             "919876543210",
             "09876543210",
         ] {
-            assert_eq!(ok(with(1, t(written))).phone, "9876543210", "{written}");
+            assert_eq!(
+                ok(with(1, t(written))).phone.as_deref(),
+                Some("9876543210"),
+                "{written}"
+            );
         }
         let cases = [
             ("", "phone.required", "phone is required"),
@@ -1210,9 +1329,18 @@ mod tests {
 
     #[test]
     fn phone_number_cells_must_be_exact_integers_of_valid_length() {
-        assert_eq!(ok(with(1, Cell::Float(7777777777.0))).phone, "7777777777");
-        assert_eq!(ok(with(1, Cell::Int(7777777777))).phone, "7777777777");
-        assert_eq!(ok(with(1, Cell::Float(917777777777.0))).phone, "7777777777");
+        assert_eq!(
+            ok(with(1, Cell::Float(7777777777.0))).phone.as_deref(),
+            Some("7777777777")
+        );
+        assert_eq!(
+            ok(with(1, Cell::Int(7777777777))).phone.as_deref(),
+            Some("7777777777")
+        );
+        assert_eq!(
+            ok(with(1, Cell::Float(917777777777.0))).phone.as_deref(),
+            Some("7777777777")
+        );
         let cases = [
             (
                 Cell::Float(777777777.0),
@@ -1277,8 +1405,11 @@ mod tests {
         assert_eq!((column.as_str(), code), ("Email", "email.required"));
         assert!(message.contains("set notify to SMS"), "{message}");
 
-        let columns = Columns::from_headers(&headers(&["phone", "amount", "notify", "comments"]))
-            .expect("columns");
+        let columns = Columns::from_headers(
+            &headers(&["phone", "amount", "notify", "comments"]),
+            ProviderKind::Paytm,
+        )
+        .expect("columns");
         let issues = check(
             &mut Validator::new(columns, rules()),
             3,
@@ -1373,7 +1504,8 @@ mod tests {
             "{message}"
         );
 
-        let columns = Columns::from_headers(&headers(&HEADERS)).expect("columns");
+        let columns =
+            Columns::from_headers(&headers(&HEADERS), ProviderKind::Paytm).expect("columns");
         let mut v = Validator::new(
             columns,
             Rules {
@@ -1593,7 +1725,7 @@ mod tests {
         wb.save(&path)?;
 
         let sheet = sheet::open(&path, None).expect("open");
-        let columns = Columns::from_headers(&sheet.headers).expect("columns");
+        let columns = Columns::from_headers(&sheet.headers, ProviderKind::Paytm).expect("columns");
         let mut v = Validator::new(
             columns,
             Rules {
@@ -1605,7 +1737,11 @@ mod tests {
 
         let first = results[0].as_ref().expect("row 3 valid");
         assert_eq!(
-            (first.row_no, first.phone.as_str(), first.amount.paise()),
+            (
+                first.row_no,
+                first.phone.as_deref().unwrap_or_default(),
+                first.amount.paise()
+            ),
             (3, "7777777777", 1030)
         );
         assert_eq!(first.order_id, format!("PR{}N3", &sheet_key(&path)));
@@ -1641,7 +1777,7 @@ mod tests {
             .expect("write");
         let sheet = sheet::open(&path, None).expect("open");
         let mut v = Validator::new(
-            Columns::from_headers(&sheet.headers).expect("columns"),
+            Columns::from_headers(&sheet.headers, ProviderKind::Paytm).expect("columns"),
             rules(),
         );
         let rows: Vec<PayoutRow> = sheet
@@ -1652,7 +1788,7 @@ mod tests {
         assert_eq!(
             (
                 rows[0].row_no,
-                rows[0].phone.as_str(),
+                rows[0].phone.as_deref().unwrap_or_default(),
                 rows[0].amount.paise()
             ),
             (2, "9876543210", 150_000)
@@ -1661,17 +1797,22 @@ mod tests {
     }
 
     #[test]
-    fn every_sample_row_validates() {
-        for file in ["payouts.csv", "payouts.xlsx"] {
+    fn every_sample_row_validates_for_both_providers() {
+        let files = ["payouts.csv", "payouts.xlsx"];
+        for (provider, file) in [ProviderKind::Paytm, ProviderKind::Payu]
+            .into_iter()
+            .flat_map(|p| files.map(|f| (p, f)))
+        {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("samples")
                 .join(file);
             let sheet = sheet::open(&path, None).expect("sample opens");
-            let columns = Columns::from_headers(&sheet.headers).expect("sample columns");
+            let columns = Columns::from_headers(&sheet.headers, provider).expect("sample columns");
             let mut v = Validator::new(
                 columns,
                 Rules {
-                    batch_key: batch_key(&sheet.sha256, ProviderKind::Paytm),
+                    provider,
+                    batch_key: batch_key(&sheet.sha256, provider),
                     ..rules()
                 },
             );
@@ -1693,10 +1834,10 @@ mod tests {
     #[test]
     fn samples_have_the_same_rows_in_both_formats() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-        let read = |file: &str| -> Vec<(String, String, i64)> {
+        let read = |file: &str| -> Vec<(String, Option<String>, i64)> {
             let sheet = sheet::open(&dir.join(file), None).expect("sample opens");
             let mut v = Validator::new(
-                Columns::from_headers(&sheet.headers).expect("columns"),
+                Columns::from_headers(&sheet.headers, ProviderKind::Paytm).expect("columns"),
                 Rules {
                     batch_key: KEY.into(),
                     ..rules()

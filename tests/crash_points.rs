@@ -1,5 +1,6 @@
 //! Named crash points: the binary aborts (like SIGKILL) at each point where a crash could
-//! cost money or rows, then a plain re-run must finish the batch with every invariant intact.
+//! cost money or rows, then a plain re-run must finish the batch with every invariant intact,
+//! through either provider.
 
 mod common;
 
@@ -18,12 +19,23 @@ async fn crash_then_resume(point: &'static str, nth: u32, seed: u64) {
     let n = 24;
     write_csv(&sheet, &rows(n));
     let run = |crash: Option<String>| {
+        // Odd seeds pay through PayU, even seeds through Paytm.
+        let provider = if seed % 2 == 1 { "payu" } else { "paytm" };
         let mut cmd = run_cmd(
             &sb,
             &journal,
             &sheet,
             &report,
-            &["--rate", "500/s", "--concurrency", "4", "--poll-for", "30s"],
+            &[
+                "--rate",
+                "500/s",
+                "--concurrency",
+                "4",
+                "--poll-for",
+                "30s",
+                "--provider",
+                provider,
+            ],
         );
         if let Some(spec) = crash {
             cmd.env(crashpoint::ENV, spec);

@@ -7,15 +7,17 @@
 //! `PAYRUN_SIM_SEEDS=N` sets how many seeds run (default 2000); `PAYRUN_SIM_SEED=S` replays
 //! one. A failure prints its seed.
 
-use payrun::engine::{Engine, EngineOptions, Pacer, Rate};
+use payrun::engine::{Engine, EngineError, EngineOptions, Outcome, Pacer, Rate};
 use payrun::journal::{now_rfc3339, Batch, ImportRow, Journal, RowState};
 use payrun::money::Amount;
 use payrun::payout::{Notify, PayoutRow, ProviderKind};
 use payrun::progress::Progress;
 use payrun::provider::paytm::{PaytmClient, PaytmConfig};
+use payrun::provider::payu::{Credentials, PayuClient, PayuConfig};
 use payrun::provider::transport::Transport;
 use payrun::sandbox::{
     Duplicates, InProcessSandbox, RetryAfter, SandboxConfig, SANDBOX_KEY, SANDBOX_MID,
+    SANDBOX_PAYU_CLIENT_ID, SANDBOX_PAYU_CLIENT_SECRET, SANDBOX_PAYU_MERCHANT_ID,
     SANDBOX_SUBWALLET,
 };
 use rand::rngs::StdRng;
@@ -40,7 +42,7 @@ fn payout(i: u64, rng: &mut StdRng) -> PayoutRow {
         row_no: i + 2,
         order_id: format!("SIM{i}"),
         name: Some(format!("Beneficiary {i}")),
-        phone: format!("9{:09}", rng.random_range(0..1_000_000_000u64)),
+        phone: Some(format!("9{:09}", rng.random_range(0..1_000_000_000u64))),
         email: None,
         amount: Amount::from_paise(rng.random_range(100..5_000_000)),
         expiry: None,
@@ -82,6 +84,8 @@ fn faulty(seed: u64, rng: &mut StdRng) -> SandboxConfig {
                 Duration::from_secs(rng.random_range(1..30)),
             )
         }),
+        token_ttl: Duration::from_secs(rng.random_range(5..120)),
+        approval: rng.random_bool(0.2),
     }
 }
 
@@ -99,40 +103,100 @@ fn calm(faulty: &SandboxConfig) -> SandboxConfig {
     }
 }
 
+/// The provider a seed pays through: even seeds Paytm, odd seeds PayU.
+fn provider_of(seed: u64) -> ProviderKind {
+    if seed.is_multiple_of(2) {
+        ProviderKind::Paytm
+    } else {
+        ProviderKind::Payu
+    }
+}
+
+/// An engine over either provider's client, talking to the simulator in process.
+enum AnyEngine {
+    Paytm(Arc<Engine<PaytmClient>>),
+    Payu(Arc<Engine<PayuClient>>),
+}
+
+impl AnyEngine {
+    async fn run(&self, batch: &str) -> Result<Outcome, EngineError> {
+        match self {
+            AnyEngine::Paytm(e) => e.run(batch).await,
+            AnyEngine::Payu(e) => e.run(batch).await,
+        }
+    }
+}
+
 fn engine(
+    kind: ProviderKind,
     journal: Arc<Journal>,
     sim: &InProcessSandbox,
     seed: u64,
     rate: Rate,
-) -> Arc<Engine<PaytmClient>> {
-    let client = PaytmClient::with_transport(
-        PaytmConfig {
-            mid: SANDBOX_MID.into(),
-            merchant_key: SANDBOX_KEY.into(),
-            subwallet_guid: SANDBOX_SUBWALLET.into(),
-            base_url: "http://in-process".into(),
-            timeout: Duration::from_secs(2),
-        },
-        Transport::InProcess {
-            router: sim.router(),
-            timeout: Duration::from_secs(2),
-        },
-    );
-    Engine::new(
-        journal,
-        Arc::new(client),
-        Arc::new(Pacer::new(rate, rate.default_burst())),
-        EngineOptions {
-            concurrency: 6,
-            poll_for: Duration::from_secs(600),
-            poll_interval: (Duration::from_millis(500), Duration::from_secs(10)),
-            group_commit: false,
-            seed: Some(seed),
-            ..EngineOptions::default()
-        },
-        CancellationToken::new(),
-        Progress::hidden(),
-    )
+) -> AnyEngine {
+    let timeout = Duration::from_secs(2);
+    let transport = || Transport::InProcess {
+        router: sim.router(),
+        timeout,
+    };
+    let pacer = Arc::new(Pacer::new(rate, rate.default_burst()));
+    let opts = EngineOptions {
+        concurrency: 6,
+        poll_for: Duration::from_secs(600),
+        poll_interval: (Duration::from_millis(500), Duration::from_secs(10)),
+        group_commit: false,
+        seed: Some(seed),
+        ..EngineOptions::default()
+    };
+    let stop = CancellationToken::new();
+    match kind {
+        ProviderKind::Paytm => {
+            let client = PaytmClient::with_transport(
+                PaytmConfig {
+                    mid: SANDBOX_MID.into(),
+                    merchant_key: SANDBOX_KEY.into(),
+                    subwallet_guid: SANDBOX_SUBWALLET.into(),
+                    base_url: "http://in-process".into(),
+                    timeout,
+                },
+                transport(),
+            );
+            AnyEngine::Paytm(Engine::new(
+                journal,
+                Arc::new(client),
+                pacer,
+                opts,
+                stop,
+                Progress::hidden(),
+            ))
+        }
+        ProviderKind::Payu => {
+            let client = PayuClient::with_transports(
+                PayuConfig {
+                    credentials: Credentials::Client {
+                        client_id: SANDBOX_PAYU_CLIENT_ID.into(),
+                        client_secret: SANDBOX_PAYU_CLIENT_SECRET.into(),
+                    },
+                    merchant_id: SANDBOX_PAYU_MERCHANT_ID.into(),
+                    auth_url: "http://in-process".into(),
+                    base_url: "http://in-process".into(),
+                    timeout,
+                    disable_approval: false,
+                },
+                transport(),
+                transport(),
+            )
+            .paced(Arc::clone(&pacer));
+            AnyEngine::Payu(Engine::new(
+                journal,
+                Arc::new(client),
+                pacer,
+                opts,
+                stop,
+                Progress::hidden(),
+            ))
+        }
+    }
 }
 
 /// Runs one seed; `Err` names the violated invariant.
@@ -157,6 +221,7 @@ fn simulate_with(
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let config = configure(seed, &mut rng);
+        let kind = provider_of(seed);
         let sim = InProcessSandbox::new(config.clone());
         let path = dir.join(format!("sim{seed}.db"));
         let n = rows.unwrap_or_else(|| rng.random_range(1..30u64));
@@ -166,7 +231,7 @@ fn simulate_with(
             sheet_path: "sim.csv".into(),
             sheet_name: None,
             sheet_sha256: format!("{seed}"),
-            provider: ProviderKind::Paytm,
+            provider: kind,
             headers: vec!["n".into()],
             created_at: now_rfc3339(),
             row_count: n,
@@ -198,7 +263,7 @@ fn simulate_with(
         for crash in 0..rng.random_range(1..5u64) {
             starts.push(tokio::time::Instant::now());
             let journal = Arc::new(Journal::open(&path).map_err(|e| e.to_string())?);
-            let run = engine(journal, &sim, seed * 10 + crash, rate);
+            let run = engine(kind, journal, &sim, seed * 10 + crash, rate);
             let lifetime = Duration::from_millis(rng.random_range(0..4000));
             if tokio::time::timeout(lifetime, run.run(&batch.id))
                 .await
@@ -212,7 +277,7 @@ fn simulate_with(
         }
         starts.push(tokio::time::Instant::now());
         let journal = Arc::new(Journal::open(&path).map_err(|e| e.to_string())?);
-        engine(Arc::clone(&journal), &sim, seed * 10 + 9, rate)
+        engine(kind, Arc::clone(&journal), &sim, seed * 10 + 9, rate)
             .run(&batch.id)
             .await
             .map_err(|e| e.to_string())?;
@@ -436,7 +501,7 @@ fn each_named_fault_alone() {
         ..SandboxConfig::fast()
     };
     type Fault = fn(SandboxConfig) -> SandboxConfig;
-    let faults: [(&str, Fault); 15] = [
+    let faults: [(&str, Fault); 17] = [
         ("commit then lose the answer", |c| SandboxConfig {
             lost_answer_rate: 1.0,
             ..c
@@ -492,6 +557,16 @@ fn each_named_fault_alone() {
             not_found_polls: 2,
             ..c
         }),
+        ("PayU tokens expire every few seconds", |c| SandboxConfig {
+            token_ttl: Duration::from_secs(2),
+            latency: Duration::from_millis(300),
+            ..c
+        }),
+        ("PayU links await approval", |c| SandboxConfig {
+            approval: true,
+            lost_answer_rate: 0.5,
+            ..c
+        }),
         ("outage longer than the retry budget", |c| SandboxConfig {
             outage: Some((Duration::ZERO, Duration::from_secs(600))),
             ..c
@@ -538,7 +613,10 @@ fn an_outage_stops_the_batch_in_bounded_time_and_the_next_run_finishes() {
             expire_after: Duration::from_secs(8),
             ..SandboxConfig::fast()
         };
-        let down = SandboxConfig { outage: Some((Duration::ZERO, Duration::from_secs(86_400))), ..calm_config.clone() };
+        let down = SandboxConfig {
+            outage: Some((Duration::ZERO, Duration::from_secs(86_400))),
+            ..calm_config.clone()
+        };
         let sim = InProcessSandbox::new(down);
         let path = dir.path().join("outage.db");
         let rows: Vec<PayoutRow> = (0..60).map(|i| payout(i, &mut rng)).collect();
@@ -554,25 +632,55 @@ fn an_outage_stops_the_batch_in_bounded_time_and_the_next_run_finishes() {
             valid_count: 60,
             total_paise: 0,
         };
-        let import: Vec<ImportRow> =
-            rows.iter().map(|r| ImportRow { row_no: r.row_no, cells: vec![], payout: Ok(r.clone()) }).collect();
+        let import: Vec<ImportRow> = rows
+            .iter()
+            .map(|r| ImportRow {
+                row_no: r.row_no,
+                cells: vec![],
+                payout: Ok(r.clone()),
+            })
+            .collect();
         let journal = Arc::new(Journal::open(&path).unwrap());
         journal.import(&batch, &import).unwrap();
         let rate: Rate = "20/s".parse().unwrap();
 
         let started = tokio::time::Instant::now();
-        let outcome = engine(Arc::clone(&journal), &sim, 1, rate).run("outage").await.unwrap();
-        assert!(matches!(outcome, payrun::engine::Outcome::ProviderDown(ref why) if why.contains("unreachable")), "{outcome:?}");
-        assert!(started.elapsed() < Duration::from_secs(300), "stopped after {:?}", started.elapsed());
+        let outcome = engine(ProviderKind::Paytm, Arc::clone(&journal), &sim, 1, rate)
+            .run("outage")
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, Outcome::ProviderDown(ref why) if why.contains("unreachable")),
+            "{outcome:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "stopped after {:?}",
+            started.elapsed()
+        );
         let summary = journal.summary("outage").unwrap();
-        assert_eq!(summary.rows(RowState::Sending), 0, "nothing left sending: {summary:?}");
-        assert!(summary.rows(RowState::Queued) >= 30, "untouched rows stay queued: {summary:?}");
+        assert_eq!(
+            summary.rows(RowState::Sending),
+            0,
+            "nothing left sending: {summary:?}"
+        );
+        assert!(
+            summary.rows(RowState::Queued) >= 30,
+            "untouched rows stay queued: {summary:?}"
+        );
         assert!(sim.ledger().is_empty());
 
         sim.set_config(calm_config);
-        let outcome = engine(Arc::clone(&journal), &sim, 2, rate).run("outage").await.unwrap();
-        assert_eq!(outcome, payrun::engine::Outcome::Settled);
-        let ledger = sim.ledger().into_iter().map(|e| (e.order_id.clone(), e)).collect();
+        let outcome = engine(ProviderKind::Paytm, Arc::clone(&journal), &sim, 2, rate)
+            .run("outage")
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::Settled);
+        let ledger = sim
+            .ledger()
+            .into_iter()
+            .map(|e| (e.order_id.clone(), e))
+            .collect();
         check(&journal, "outage", &rows, &ledger).unwrap();
     });
 }

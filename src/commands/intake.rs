@@ -121,7 +121,7 @@ pub fn check(
     journal: Option<&Journal>,
 ) -> Result<Intake, IntakeError> {
     let Opened { sheet, batch_id } = opened;
-    let columns = Columns::from_headers(&sheet.headers).map_err(|error| {
+    let columns = Columns::from_headers(&sheet.headers, args.provider).map_err(|error| {
         let hint = if sheet.sheet_names.len() > 1 {
             format!(
                 "; the workbook has these sheets: {}",

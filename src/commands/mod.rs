@@ -100,6 +100,8 @@ async fn serve_sandbox(args: &SandboxArgs) -> anyhow::Result<Exit> {
         rate_limit: args.rate_limit,
         error_rate: args.error_rate,
         lost_answer_rate: args.lost_answer_rate,
+        token_ttl: args.token_ttl,
+        approval: args.approval,
         ..base
     };
     sandbox::serve_forever(config, args.listen).await?;

@@ -3,14 +3,20 @@
 
 use super::{default_report_path, intake, journal_path, Exit};
 use crate::cli::{EngineArgs, PollArgs, RunArgs};
-use crate::config::Settings;
+use crate::config::{ProviderConfig, Settings};
 use crate::crashpoint;
-use crate::engine::{Engine, EngineOptions, Outcome, Pacer, Rate};
+use crate::engine::{Engine, EngineError, EngineOptions, Outcome, Pacer, Rate};
 use crate::journal::{now_rfc3339, Batch, Journal, JournalLock, RowState};
+use crate::payout::ProviderKind;
 use crate::progress::Progress;
 use crate::provider::paytm::{PaytmClient, PaytmConfig};
+use crate::provider::payu::{Credentials, PayuClient, PayuConfig};
+use crate::provider::Provider;
 use crate::report;
-use crate::sandbox::{Sandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};
+use crate::sandbox::{
+    Sandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_PAYU_CLIENT_ID,
+    SANDBOX_PAYU_CLIENT_SECRET, SANDBOX_PAYU_MERCHANT_ID, SANDBOX_SUBWALLET,
+};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,9 +47,9 @@ pub async fn run(
         None
     };
     // Settings are checked before anything is imported, so a missing key costs nothing.
-    let paytm = match &sandbox {
-        Some(sb) => sandbox_config(sb),
-        None => Settings::load(config)?.paytm()?,
+    let provider = match &sandbox {
+        Some(sb) => sandbox_config(sb, args.sheet.provider),
+        None => Settings::load(config)?.provider(args.sheet.provider)?,
     };
     let opened = intake::open(&args.sheet)?;
 
@@ -90,7 +96,7 @@ pub async fn run(
     };
     let exit = drive(
         &journal,
-        paytm,
+        &|_| Ok(provider.clone()),
         &args.engine,
         default_rate,
         &[batch],
@@ -118,7 +124,7 @@ pub async fn poll(
     }
     let _lock = JournalLock::acquire(&journal_path)?;
     let journal = Arc::new(Journal::open(&journal_path)?);
-    let paytm = Settings::load(config)?.paytm()?;
+    let settings = Settings::load(config)?;
     let batches = match &args.batch {
         Some(id) => vec![journal
             .batch(id)?
@@ -127,7 +133,7 @@ pub async fn poll(
     };
     drive(
         &journal,
-        paytm,
+        &|kind| settings.provider(kind),
         &args.engine,
         DEFAULT_RATE,
         &batches,
@@ -142,7 +148,7 @@ pub async fn poll(
 /// and returns the most serious exit code.
 async fn drive(
     journal: &Arc<Journal>,
-    paytm: PaytmConfig,
+    providers: &dyn Fn(ProviderKind) -> Result<ProviderConfig, crate::config::ConfigError>,
     args: &EngineArgs,
     default_rate: &str,
     batches: &[Batch],
@@ -156,7 +162,6 @@ async fn drive(
         rate,
         args.burst.unwrap_or_else(|| rate.default_burst()),
     ));
-    let client = Arc::new(PaytmClient::new(paytm).context("cannot set up the Paytm client")?);
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {
@@ -196,18 +201,24 @@ async fn drive(
             continue; // nothing left to poll in this batch
         }
         let progress = Progress::new(to_send, unsettled);
-        let engine = Engine::new(
-            Arc::clone(journal),
-            Arc::clone(&client),
-            Arc::clone(&pacer),
-            opts.clone(),
-            stop.clone(),
-            progress.clone(),
-        );
-        let outcome = if create {
-            engine.run(&batch.id).await?
-        } else {
-            engine.poll(&batch.id).await?
+        let go = Go {
+            journal,
+            pacer: &pacer,
+            opts: &opts,
+            stop: &stop,
+            progress: &progress,
+            batch_id: &batch.id,
+            create,
+        };
+        let outcome = match providers(batch.provider)? {
+            ProviderConfig::Paytm(c) => {
+                let client = PaytmClient::new(c).context("cannot set up the Paytm client")?;
+                go.run(client).await?
+            }
+            ProviderConfig::Payu(c) => {
+                let client = PayuClient::new(c).context("cannot set up the PayU client")?;
+                go.run(client.paced(Arc::clone(&pacer))).await?
+            }
         };
         progress.finish();
         let path = report_path
@@ -215,9 +226,8 @@ async fn drive(
             .unwrap_or_else(|| default_report_path(Path::new(&batch.sheet_path)));
         let summary = super::status::write_report(journal, batch, &path)?;
         println!(
-            "batch {} ({}):\n{}",
-            batch.id,
-            batch.sheet_path,
+            "{}\n{}",
+            super::status::heading(batch),
             report::summary_text(&summary)
         );
         println!("report: {}", path.display());
@@ -240,12 +250,57 @@ async fn drive(
     Ok(worst)
 }
 
-fn sandbox_config(sandbox: &Sandbox) -> PaytmConfig {
-    PaytmConfig {
-        mid: SANDBOX_MID.into(),
-        merchant_key: SANDBOX_KEY.into(),
-        subwallet_guid: SANDBOX_SUBWALLET.into(),
-        base_url: sandbox.base_url(),
-        timeout: std::time::Duration::from_secs(10),
+/// One engine run over one batch, whichever provider's client it drives.
+struct Go<'a> {
+    journal: &'a Arc<Journal>,
+    pacer: &'a Arc<Pacer>,
+    opts: &'a EngineOptions,
+    stop: &'a CancellationToken,
+    progress: &'a Progress,
+    batch_id: &'a str,
+    /// Send what is queued (`run`), or only reconcile and poll (`poll`).
+    create: bool,
+}
+
+impl Go<'_> {
+    async fn run<P: Provider>(&self, client: P) -> Result<Outcome, EngineError> {
+        let engine = Engine::new(
+            Arc::clone(self.journal),
+            Arc::new(client),
+            Arc::clone(self.pacer),
+            self.opts.clone(),
+            self.stop.clone(),
+            self.progress.clone(),
+        );
+        if self.create {
+            engine.run(self.batch_id).await
+        } else {
+            engine.poll(self.batch_id).await
+        }
+    }
+}
+
+/// The built-in simulator's account for `provider`.
+fn sandbox_config(sandbox: &Sandbox, provider: ProviderKind) -> ProviderConfig {
+    let timeout = std::time::Duration::from_secs(10);
+    match provider {
+        ProviderKind::Paytm => ProviderConfig::Paytm(PaytmConfig {
+            mid: SANDBOX_MID.into(),
+            merchant_key: SANDBOX_KEY.into(),
+            subwallet_guid: SANDBOX_SUBWALLET.into(),
+            base_url: sandbox.base_url(),
+            timeout,
+        }),
+        ProviderKind::Payu => ProviderConfig::Payu(PayuConfig {
+            credentials: Credentials::Client {
+                client_id: SANDBOX_PAYU_CLIENT_ID.into(),
+                client_secret: SANDBOX_PAYU_CLIENT_SECRET.into(),
+            },
+            merchant_id: SANDBOX_PAYU_MERCHANT_ID.into(),
+            auth_url: sandbox.base_url(),
+            base_url: sandbox.base_url(),
+            timeout,
+            disable_approval: false,
+        }),
     }
 }

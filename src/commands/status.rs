@@ -31,13 +31,7 @@ pub fn status(journal_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         println!("no batches in {}", journal_path.display());
     }
     for (batch, summary) in &views {
-        println!(
-            "batch {}  provider {}  created {}  sheet {}",
-            batch.id,
-            batch.provider.as_str(),
-            batch.created_at,
-            batch.sheet_path
-        );
+        println!("{}", heading(batch));
         print!("{}", report::summary_text(summary));
         if args.batch.is_some() {
             print_rows(&journal, batch)?;
@@ -76,9 +70,21 @@ pub fn report(journal_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
         .clone()
         .unwrap_or_else(|| default_report_path(Path::new(&batch.sheet_path)));
     let summary = write_report(&journal, &batch, &path)?;
+    println!("{}", heading(&batch));
     print!("{}", report::summary_text(&summary));
     println!("report: {}", path.display());
     Ok(Exit::AllPaid)
+}
+
+/// One line naming a batch: id, provider, when it was imported, from which sheet.
+pub fn heading(batch: &Batch) -> String {
+    format!(
+        "batch {}  provider {}  created {}  sheet {}",
+        batch.id,
+        batch.provider.as_str(),
+        batch.created_at,
+        batch.sheet_path
+    )
 }
 
 /// Writes a batch's report from the journal and returns its summary.

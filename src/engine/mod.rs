@@ -186,9 +186,13 @@ impl<P: Provider> Engine<P> {
         answer
     }
 
-    /// `provider.status`, counted by the circuit breaker.
-    async fn status_call(&self, order_id: &str) -> Result<Lookup, ProviderError> {
-        let answer = self.provider.status(order_id).await;
+    /// A status lookup of the attempt (by its link id too, once journaled), counted by the
+    /// circuit breaker.
+    async fn status_call(&self, attempt: &Attempt) -> Result<Lookup, ProviderError> {
+        let answer = match &attempt.link_id {
+            Some(link_id) => self.provider.status_of(&attempt.order_id, link_id).await,
+            None => self.provider.status(&attempt.order_id).await,
+        };
         self.count(answer.as_ref().err());
         answer
     }

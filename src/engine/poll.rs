@@ -54,7 +54,7 @@ impl<P: Provider> Engine<P> {
         }
         self.pacer.ready().await;
         let later = |polls: u32| self.now_ms() + self.poll_delay(polls).as_millis() as i64;
-        match self.status_call(&attempt.order_id).await {
+        match self.status_call(attempt).await {
             Ok(Lookup::Found(info)) => {
                 self.record_link(attempt, &info, true).await?;
             }

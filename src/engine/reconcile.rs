@@ -60,7 +60,7 @@ impl<P: Provider> Engine<P> {
                 break;
             }
             self.pacer.ready().await;
-            match self.status_call(&attempt.order_id).await {
+            match self.status_call(attempt).await {
                 Ok(Lookup::Found(info)) => {
                     self.record_link(attempt, &info, false).await?;
                     return Ok(Resolution::Found);

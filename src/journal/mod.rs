@@ -818,7 +818,7 @@ mod tests {
             row_no,
             order_id: format!("ORD{row_no}"),
             name: Some("Asha".into()),
-            phone: "9876543210".into(),
+            phone: Some("9876543210".into()),
             email: None,
             amount: Amount::from_paise(paise),
             expiry: None,

@@ -3,6 +3,7 @@
 
 pub mod checksum;
 pub mod paytm;
+pub mod payu;
 pub mod transport;
 
 use crate::payout::PayoutRow;
@@ -10,7 +11,7 @@ use std::future::Future;
 use std::time::Duration;
 
 /// Where a payout link stands, in payrun's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LinkState {
     /// Created and not yet settled (including provider statuses payrun does not know).
     Open,
@@ -74,6 +75,20 @@ pub trait Provider: Send + Sync + 'static {
     /// Looks a link up by the order id it was created with.
     fn status(&self, order_id: &str) -> impl Future<Output = Result<Lookup, ProviderError>> + Send;
 
-    /// Deactivates (cancels) an open link.
-    fn cancel(&self, link_id: &str) -> impl Future<Output = Result<(), ProviderError>> + Send;
+    /// Looks up a link whose id is known (it was journaled): a provider whose lookup by
+    /// order id lags may find it by link id instead.
+    fn status_of(
+        &self,
+        order_id: &str,
+        _link_id: &str,
+    ) -> impl Future<Output = Result<Lookup, ProviderError>> + Send {
+        self.status(order_id)
+    }
+
+    /// Deactivates (cancels) an open link, named by its order id and link id.
+    fn cancel(
+        &self,
+        order_id: &str,
+        link_id: &str,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send;
 }

@@ -14,7 +14,7 @@
 //! - Envelope codes: see [`classify`].
 
 use super::checksum;
-use super::transport::{Request, Sent, Transport};
+use super::transport::{Method, Request, Sent, Transport};
 use super::{LinkInfo, LinkState, Lookup, Provider, ProviderError};
 use crate::payout::PayoutRow;
 use serde::Serialize;
@@ -382,7 +382,9 @@ struct CreateBody<'a> {
     amount: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     beneficiary_name: Option<&'a str>,
-    beneficiary_phone_no: &'a str,
+    /// Validation requires it for Paytm; a row without one is refused by Paytm, not sent blank.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beneficiary_phone_no: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     beneficiary_email: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -470,6 +472,7 @@ impl PaytmClient {
 
     async fn send(&self, op: Op, bytes: Vec<u8>, signature: String) -> Answer {
         let request = Request {
+            method: Method::POST,
             path: op.path(),
             headers: vec![
                 ("x-mid", self.config.mid.clone()),
@@ -478,7 +481,7 @@ impl PaytmClient {
             ],
             body: bytes,
         };
-        match self.transport.post(request).await {
+        match self.transport.send(request).await {
             Sent::NotSent(why) => Answer::NotSent(why),
             Sent::Lost(why) => Answer::Lost(why),
             Sent::Answer {
@@ -503,7 +506,7 @@ impl Provider for PaytmClient {
             subwallet_guid: &self.config.subwallet_guid,
             amount: row.amount.to_rupees_string(),
             beneficiary_name: row.name.as_deref(),
-            beneficiary_phone_no: &row.phone,
+            beneficiary_phone_no: row.phone.as_deref(),
             beneficiary_email: row.email.as_deref(),
             expiry_date: row.expiry.as_deref(),
             notify_mode: row.notify.modes(),
@@ -537,7 +540,7 @@ impl Provider for PaytmClient {
         })
     }
 
-    async fn cancel(&self, link_id: &str) -> Result<(), ProviderError> {
+    async fn cancel(&self, _order_id: &str, link_id: &str) -> Result<(), ProviderError> {
         let body = LinkBody {
             mid: &self.config.mid,
             payout_link_id: link_id,
@@ -844,7 +847,7 @@ mod tests {
             row_no: 2,
             order_id: order_id.into(),
             name: Some("Asha Rao".into()),
-            phone: "9876543210".into(),
+            phone: Some("9876543210".into()),
             email: None,
             amount: Amount::from_paise(paise),
             expiry: None,
@@ -897,7 +900,7 @@ mod tests {
         assert_eq!(info.link_id.as_deref(), Some("L1"));
         assert_eq!(info.state, LinkState::Open);
         client.status("ORD1").await.unwrap();
-        client.cancel("L1").await.unwrap();
+        client.cancel("O1", "L1").await.unwrap();
         client.resend("L1").await.unwrap();
 
         let seen = seen.lock().unwrap();

@@ -4,6 +4,7 @@
 //! three outcomes, so its classification code cannot tell them apart.
 
 use axum::body::Body;
+pub use axum::http::Method;
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -22,8 +23,9 @@ pub enum Sent {
     },
 }
 
-/// A request: path under the provider's base URL, headers, body bytes.
+/// A request: method, path (with any query) under the provider's base URL, headers, body.
 pub struct Request<'a> {
+    pub method: Method,
     pub path: &'a str,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
@@ -59,10 +61,11 @@ impl Transport {
         })
     }
 
-    pub async fn post(&self, request: Request<'_>) -> Sent {
+    pub async fn send(&self, request: Request<'_>) -> Sent {
         match self {
             Transport::Http { client, base_url } => {
-                let mut builder = client.post(format!("{base_url}{}", request.path));
+                let url = format!("{base_url}{}", request.path);
+                let mut builder = client.request(request.method, url);
                 for (name, value) in request.headers {
                     builder = builder.header(name, value);
                 }
@@ -87,7 +90,9 @@ impl Transport {
                 }
             }
             Transport::InProcess { router, timeout } => {
-                let mut builder = axum::http::Request::post(request.path);
+                let mut builder = axum::http::Request::builder()
+                    .method(request.method)
+                    .uri(request.path);
                 for (name, value) in request.headers {
                     builder = builder.header(name, value);
                 }

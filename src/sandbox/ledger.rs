@@ -60,6 +60,9 @@ pub(crate) struct LinkSpec {
     pub fate: Fate,
     /// The creating protocol's name for each phase.
     pub status_name: fn(Phase) -> &'static str,
+    /// A failed payout leaves the link open to the beneficiary until it expires (PayU),
+    /// instead of ending it (Paytm).
+    pub failure_reopens: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +86,11 @@ impl Link {
             return Phase::Cancelled;
         }
         match self.spec.fate.settled(age) {
+            Some(Phase::Failed)
+                if self.spec.failure_reopens && age >= self.spec.fate.expire_after =>
+            {
+                Phase::Expired
+            }
             Some(phase) => phase,
             None if age < PROCESSING => Phase::Processing,
             None => Phase::Pending,
@@ -98,6 +106,18 @@ impl Link {
         match self.phase(now) {
             phase if phase.is_open() => {
                 self.cancelled_after = Some(now.saturating_duration_since(self.created));
+                Ok(())
+            }
+            phase => Err(phase),
+        }
+    }
+
+    /// Moves an open link's expiry to `left` from `now`; otherwise returns the phase that
+    /// prevents it.
+    pub(crate) fn extend(&mut self, now: Instant, left: Duration) -> Result<(), Phase> {
+        match self.phase(now) {
+            phase if phase.is_open() => {
+                self.spec.fate.expire_after = now.saturating_duration_since(self.created) + left;
                 Ok(())
             }
             phase => Err(phase),
@@ -190,6 +210,7 @@ mod tests {
                 Phase::Expired => "expired",
                 Phase::Cancelled => "cancelled",
             },
+            failure_reopens: false,
         }
     }
 
@@ -205,6 +226,22 @@ mod tests {
         assert_eq!(link.phase(ms(500)), Phase::Paid);
         assert_eq!(link.cancel(ms(600)), Err(Phase::Paid));
         assert_eq!(ledger.entries(ms(600))[0].status, "paid");
+    }
+
+    #[test]
+    fn a_failed_payu_link_expires_when_its_time_is_up() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::default();
+        ledger.insert(
+            LinkSpec {
+                failure_reopens: true,
+                ..spec("F", Outcome::Failed)
+            },
+            t0,
+        );
+        let link = ledger.by_order("F").unwrap();
+        assert_eq!(link.phase(t0 + Duration::from_millis(600)), Phase::Failed);
+        assert_eq!(link.phase(t0 + Duration::from_secs(1)), Phase::Expired);
     }
 
     #[test]

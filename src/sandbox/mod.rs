@@ -7,9 +7,11 @@
 //! - `ledger`: the links held, their lazily computed lifecycle, the ledger view.
 //! - `scenario`: seeded beneficiary behaviour, link ids and fault decisions.
 //! - `paytm`: the Paytm Payout Links endpoints.
+//! - `payu`: the PayU Payouts token and Smart Send endpoints.
 
 mod ledger;
 mod paytm;
+mod payu;
 mod scenario;
 
 pub use ledger::LedgerEntry;
@@ -39,6 +41,11 @@ pub const SANDBOX_MID: &str = "PAYRUNSANDBOX00000001";
 /// 16 bytes, as Paytm's AES-128 checksum needs.
 pub const SANDBOX_KEY: &str = "sandboxkey012345";
 pub const SANDBOX_SUBWALLET: &str = "5a1b2c3d-0000-4000-8000-00000000cafe";
+pub const SANDBOX_PAYU_CLIENT_ID: &str = "payrun-sandbox-client";
+pub const SANDBOX_PAYU_CLIENT_SECRET: &str = "payrun-sandbox-secret";
+pub const SANDBOX_PAYU_USERNAME: &str = "finance@payrun.invalid";
+pub const SANDBOX_PAYU_PASSWORD: &str = "payrun-sandbox-password";
+pub const SANDBOX_PAYU_MERCHANT_ID: &str = "1100042";
 
 /// How the simulator behaves. Everything random is seeded by `seed`.
 #[derive(Clone, Debug)]
@@ -79,6 +86,10 @@ pub struct SandboxConfig {
     /// A provider outage: from `.0` after the simulator started, for `.1`, every protocol
     /// request is answered 503 and nothing is processed.
     pub outage: Option<(Duration, Duration)>,
+    /// Lifetime of a PayU access token.
+    pub token_ttl: Duration,
+    /// PayU maker-checker: links created without `disableApprovalFlow` wait for approval.
+    pub approval: bool,
 }
 
 /// The `Retry-After` of a 429.
@@ -123,6 +134,8 @@ impl SandboxConfig {
             garbled_rate: 0.0,
             flap_rate: 0.0,
             outage: None,
+            token_ttl: Duration::from_secs(7199),
+            approval: false,
         }
     }
 }
@@ -147,6 +160,8 @@ impl Default for SandboxConfig {
             garbled_rate: 0.0,
             flap_rate: 0.0,
             outage: None,
+            token_ttl: Duration::from_secs(7199),
+            approval: false,
         }
     }
 }
@@ -162,6 +177,8 @@ pub struct SandboxStats {
     pub injected_errors: u64,
     /// Creates committed whose answer was then lost.
     pub lost_answers: u64,
+    /// PayU access tokens issued (logins and refreshes).
+    pub tokens_issued: u64,
 }
 
 #[derive(Debug, Default)]
@@ -191,6 +208,7 @@ pub(crate) struct Shared {
     /// When the simulator started, for the outage window.
     started: Instant,
     arrivals: Mutex<Vec<Arrival>>,
+    payu_tokens: Mutex<payu::Tokens>,
 }
 
 /// One protocol request as the simulator saw it, for politeness checks.
@@ -230,6 +248,7 @@ impl Shared {
             counters: Counters::default(),
             started: Instant::now(),
             arrivals: Mutex::default(),
+            payu_tokens: Mutex::default(),
         }
     }
 
@@ -251,6 +270,7 @@ impl Shared {
             throttled: c.throttled.load(Ordering::Relaxed),
             injected_errors: c.injected_errors.load(Ordering::Relaxed),
             lost_answers: c.lost_answers.load(Ordering::Relaxed),
+            tokens_issued: lock(&self.payu_tokens).issued(),
         }
     }
 
@@ -511,6 +531,7 @@ async fn no_such_endpoint() -> Response {
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(paytm::routes(Arc::clone(&shared)))
+        .merge(payu::routes(Arc::clone(&shared)))
         .route("/__sandbox/ledger", get(ledger_endpoint))
         .route("/__sandbox/stats", get(stats_endpoint))
         .fallback(no_such_endpoint)
@@ -550,6 +571,11 @@ impl InProcessSandbox {
     /// Replaces the configuration, as `Sandbox::set_config` does.
     pub fn set_config(&self, config: SandboxConfig) {
         self.shared.set_config(config);
+    }
+
+    /// As `Sandbox::revoke_payu_access`.
+    pub fn revoke_payu_access(&self) {
+        lock(&self.shared.payu_tokens).revoke();
     }
 }
 
@@ -613,6 +639,12 @@ impl Sandbox {
         self.shared.set_config(config);
     }
 
+    /// Revokes every PayU token and refuses new ones, as PayU does for a merchant whose API
+    /// access was withdrawn.
+    pub fn revoke_payu_access(&self) {
+        lock(&self.shared.payu_tokens).revoke();
+    }
+
     /// Stops accepting, lets requests in flight finish (at most two seconds), and returns.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -657,6 +689,18 @@ pub async fn serve_forever(config: SandboxConfig, listen: SocketAddr) -> std::io
     ));
     say(format_args!(
         "  export PAYRUN_PAYTM_SUBWALLET_GUID={SANDBOX_SUBWALLET}"
+    ));
+    say(format_args!("or, for PayU (run with --provider payu):"));
+    say(format_args!("  export PAYRUN_PAYU_AUTH_URL={base}"));
+    say(format_args!("  export PAYRUN_PAYU_BASE_URL={base}"));
+    say(format_args!(
+        "  export PAYRUN_PAYU_CLIENT_ID={SANDBOX_PAYU_CLIENT_ID}"
+    ));
+    say(format_args!(
+        "  export PAYRUN_PAYU_CLIENT_SECRET={SANDBOX_PAYU_CLIENT_SECRET}"
+    ));
+    say(format_args!(
+        "  export PAYRUN_PAYU_MERCHANT_ID={SANDBOX_PAYU_MERCHANT_ID}"
     ));
     say(format_args!("ledger: {base}/__sandbox/ledger"));
     say(format_args!("press Ctrl-C to stop"));

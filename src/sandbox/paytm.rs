@@ -465,6 +465,7 @@ async fn create(
             expiry_date: request.expiry_date,
             comments: request.comments,
             status_name,
+            failure_reopens: false,
         };
         create_result(ledger.insert(spec, now), now)
     };
@@ -579,7 +580,7 @@ mod tests {
             row_no: 2,
             order_id: order_id.into(),
             name: Some("Asha Rao".into()),
-            phone: "9876543210".into(),
+            phone: Some("9876543210".into()),
             email: None,
             amount: Amount::from_paise(paise),
             expiry: None,
@@ -702,7 +703,7 @@ mod tests {
         };
         assert_eq!(rejected(paytm.create(&row("A1", 50)).await), "PL_011");
         let mut bad_phone = row("A2", 10_000);
-        bad_phone.phone = "12345".into();
+        bad_phone.phone = Some("12345".into());
         assert_eq!(rejected(paytm.create(&bad_phone).await), "PL_011");
         let mut no_email = row("A3", 10_000);
         no_email.notify = Notify {
@@ -902,17 +903,20 @@ mod tests {
             .link_id
             .unwrap();
         paytm.resend(&link_id).await.unwrap();
-        paytm.cancel(&link_id).await.unwrap();
+        paytm.cancel("C1", &link_id).await.unwrap();
         let info = found(paytm.status("C1").await.unwrap());
         assert_eq!(info.state, LinkState::Cancelled);
         assert_eq!(sb.ledger()[0].status, "CANCELLED");
-        for refused in [paytm.cancel(&link_id).await, paytm.resend(&link_id).await] {
+        for refused in [
+            paytm.cancel("C1", &link_id).await,
+            paytm.resend(&link_id).await,
+        ] {
             assert!(
                 matches!(&refused, Err(ProviderError::Rejected { code, .. }) if code == "PL_011"),
                 "{refused:?}"
             );
         }
-        let unknown = paytm.cancel("NOSUCHLINK").await;
+        let unknown = paytm.cancel("C1", "NOSUCHLINK").await;
         assert!(
             matches!(&unknown, Err(ProviderError::Rejected { code, .. }) if code == "PL_011"),
             "{unknown:?}"
@@ -930,7 +934,7 @@ mod tests {
             .link_id
             .unwrap();
         settle(&paytm, "P1").await;
-        let refused = paytm.cancel(&link_id).await;
+        let refused = paytm.cancel("P1", &link_id).await;
         assert!(
             matches!(&refused, Err(ProviderError::Rejected { code, .. }) if code == "PL_011"),
             "{refused:?}"

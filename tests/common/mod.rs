@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use payrun::sandbox::{
-    LedgerEntry, Sandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET,
+    LedgerEntry, Sandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_PAYU_CLIENT_ID,
+    SANDBOX_PAYU_CLIENT_SECRET, SANDBOX_PAYU_MERCHANT_ID, SANDBOX_SUBWALLET,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -82,7 +83,8 @@ pub async fn sandbox(config: SandboxConfig) -> Sandbox {
         .unwrap()
 }
 
-/// The binary, pointed at `sandbox` through the environment like a real deployment.
+/// The binary, pointed at `sandbox` through the environment like a real deployment, with
+/// both providers' accounts (a sheet is paid through Paytm unless `--provider payu`).
 pub fn payrun(sandbox: &Sandbox, journal: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
@@ -91,6 +93,11 @@ pub fn payrun(sandbox: &Sandbox, journal: &Path) -> Command {
         .env("PAYRUN_PAYTM_MERCHANT_KEY", SANDBOX_KEY)
         .env("PAYRUN_PAYTM_SUBWALLET_GUID", SANDBOX_SUBWALLET)
         .env("PAYRUN_PAYTM_BASE_URL", sandbox.base_url())
+        .env("PAYRUN_PAYU_CLIENT_ID", SANDBOX_PAYU_CLIENT_ID)
+        .env("PAYRUN_PAYU_CLIENT_SECRET", SANDBOX_PAYU_CLIENT_SECRET)
+        .env("PAYRUN_PAYU_MERCHANT_ID", SANDBOX_PAYU_MERCHANT_ID)
+        .env("PAYRUN_PAYU_AUTH_URL", sandbox.base_url())
+        .env("PAYRUN_PAYU_BASE_URL", sandbox.base_url())
         .arg("--journal")
         .arg(journal)
         .stdin(Stdio::null());
@@ -233,11 +240,12 @@ pub fn report_states(report: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Provider status -> the row state payrun must show for it.
+/// Provider status (Paytm's or PayU's) -> the row state payrun must show for it. A PayU
+/// `FAILED` link is open: its beneficiary may try again until it expires.
 pub fn expected_state(status: &str) -> &'static str {
     match status {
         "SUCCESS" => "paid",
-        "FAILURE" | "LINK_FAILED" => "failed",
+        "FAILURE" | "LINK_FAILED" | "REJECTED" => "failed",
         "EXPIRED" => "expired",
         "CANCELLED" => "cancelled",
         _ => "open",

@@ -1,0 +1,1033 @@
+//! The PayU Payouts endpoints of the simulator (`reference/providers.md` §2): the OAuth token
+//! endpoint (client credentials, password and refresh grants, tokens that expire), Smart Send
+//! v2 create, Smart Send Details by merchantRefId, status by linkId, cancel by merchantRefId
+//! and extend-expiry, in PayU's `{status, msg, code, data}` envelope. Where the real API is
+//! unknown, the choices are:
+//! - A missing, unknown or expired bearer token is HTTP 401 with a Spring-style body, as
+//!   PayU's gateway sends; a wrong `pid` is `1100`.
+//! - A duplicate merchantRefId is `1103`; Details answers an unknown one with PayU's "record
+//!   not found ... fetch details after some time" text and no code.
+//! - With `approval` on, a create without `disableApprovalFlow` makes the link and answers
+//!   `1127` with the link in `data`; the link shows `APPROVAL_PENDING` until it is approved
+//!   (automatically, as the processing phase ends).
+//! - The token endpoint sits outside the traffic gate (it is another host at PayU).
+//! - Extend-expiry takes the linkId in its path (PayU's `smartSendId` source is undocumented).
+
+use super::ledger::{Link, LinkSpec, Phase};
+use super::scenario::{self, InjectedError, LostAnswer};
+use super::{
+    lock, Duplicates, Gate, Shared, SANDBOX_PAYU_CLIENT_ID, SANDBOX_PAYU_CLIENT_SECRET,
+    SANDBOX_PAYU_MERCHANT_ID, SANDBOX_PAYU_PASSWORD, SANDBOX_PAYU_USERNAME,
+};
+use crate::money::Amount;
+use crate::provider::payu::TEST_PUBLIC_CLIENT_ID;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{middleware, Form, Json, Router};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+const TOKEN: &str = "/oauth/token";
+const CREATE: &str = "/payout/v2/smartSend/link";
+const DETAILS: &str = "/payout/merchant/smartSend/details";
+const LINK_STATUS: &str = "/payout/v2/smartSend/status";
+const CANCEL: &str = "/payout/smartPay/cancel";
+const EXPIRY: &str = "/payout/v2/smartSend/expiry/{id}";
+
+const MAX_REF: usize = 40;
+const DEFAULT_EXPIRY_DAYS: i64 = 7;
+const LINK_URL: &str = "https://sandbox.payrun.invalid/payu/";
+
+/// Tokens issued and whether the merchant's access was revoked.
+#[derive(Debug, Default)]
+pub(crate) struct Tokens {
+    access: HashMap<String, Instant>,
+    refresh: HashSet<String>,
+    issued: u64,
+    revoked: bool,
+}
+
+impl Tokens {
+    pub(crate) fn issued(&self) -> u64 {
+        self.issued
+    }
+
+    /// Every token stops working, and no new one is issued.
+    pub(crate) fn revoke(&mut self) {
+        self.access.clear();
+        self.refresh.clear();
+        self.revoked = true;
+    }
+
+    fn issue(&mut self, seed: u64, ttl: Duration, refreshable: bool) -> Value {
+        self.issued += 1;
+        let n = self.issued;
+        let access = format!("sbx{}", scenario::link_id(seed, &format!("token {n}")));
+        self.access.insert(access.clone(), Instant::now() + ttl);
+        let mut answer = json!({
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": ttl.as_secs(),
+            "scope": "create_payout_transactions",
+            "created_at": OffsetDateTime::now_utc().unix_timestamp(),
+        });
+        if refreshable {
+            let refresh = format!("sbr{}", scenario::link_id(seed, &format!("refresh {n}")));
+            self.refresh.insert(refresh.clone());
+            answer["refresh_token"] = json!(refresh);
+        }
+        answer
+    }
+}
+
+pub(super) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+    let gate = Gate {
+        shared: Arc::clone(&shared),
+        busy,
+    };
+    Router::new()
+        .route(CREATE, post(create))
+        .route(DETAILS, get(details))
+        .route(LINK_STATUS, get(link_status))
+        .route(CANCEL, post(cancel))
+        .route(EXPIRY, put(extend))
+        .route_layer(middleware::from_fn_with_state(gate, super::traffic))
+        .route(TOKEN, post(token))
+}
+
+fn status_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Processing | Phase::Pending => "PENDING",
+        Phase::Paid => "SUCCESS",
+        Phase::Failed => "FAILED",
+        Phase::Expired => "EXPIRED",
+        Phase::Cancelled => "CANCELLED",
+    }
+}
+
+fn status_name_approval(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Processing => "APPROVAL_PENDING",
+        other => status_name(other),
+    }
+}
+
+fn transfer_status(phase: Phase) -> Value {
+    match phase {
+        Phase::Paid => json!("SUCCESS"),
+        Phase::Failed => json!("FAILED"),
+        _ => Value::Null,
+    }
+}
+
+fn envelope(ok: bool, code: Option<&str>, message: &str, data: Value) -> Value {
+    let code = code.map_or(Value::Null, |c| json!(c.parse::<u64>().unwrap_or(0)));
+    json!({"status": if ok { 0 } else { 1 }, "msg": message, "code": code, "data": data})
+}
+
+fn success(message: &str, data: Value) -> Response {
+    Json(envelope(true, None, message, data)).into_response()
+}
+
+fn busy() -> Response {
+    Json(envelope(
+        false,
+        None,
+        "Too many requests, please try after some time",
+        Value::Null,
+    ))
+    .into_response()
+}
+
+/// A request PayU refuses: `status: 1` with a code (or none) and a message, HTTP 200.
+#[derive(Debug)]
+struct Refusal {
+    code: Option<&'static str>,
+    message: String,
+    data: Value,
+}
+
+fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code: Some(code),
+        message: message.into(),
+        data: Value::Null,
+    }
+}
+
+/// Why a request gets no normal answer.
+#[derive(Debug)]
+enum Denied {
+    Refused(Refusal),
+    Unauthorized(&'static str),
+    Injected(InjectedError),
+}
+
+impl From<Refusal> for Denied {
+    fn from(r: Refusal) -> Self {
+        Denied::Refused(r)
+    }
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::Refused(r) => Json(envelope(false, r.code, &r.message, r.data)).into_response(),
+            // PayU's gateway answers an unusable token in Spring's error shape.
+            Denied::Unauthorized(path) => {
+                let body = json!({
+                    "timestamp": OffsetDateTime::now_utc().unix_timestamp() * 1000,
+                    "status": 401,
+                    "error": "Unauthorized",
+                    "message": "Access is denied",
+                    "path": path,
+                });
+                (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+            }
+            Denied::Injected(InjectedError::Internal) => {
+                let body = envelope(false, None, "Internal Server Error", Value::Null);
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+            }
+            Denied::Injected(InjectedError::Unavailable) => super::unavailable(),
+            Denied::Injected(InjectedError::BadGateway) => super::bad_gateway(),
+            Denied::Injected(InjectedError::Reset) => super::lost(LostAnswer::Reset),
+        }
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let value = headers.get(name)?.to_str().ok()?.trim();
+    (!value.is_empty()).then_some(value)
+}
+
+/// Injected errors (per endpoint and key), then the bearer token, then the merchant id.
+fn admit(
+    shared: &Shared,
+    endpoint: &'static str,
+    key: &str,
+    headers: &HeaderMap,
+) -> Result<(), Denied> {
+    if let Some(error) = shared.injected_error(endpoint, key) {
+        return Err(Denied::Injected(error));
+    }
+    let token = header(headers, header::AUTHORIZATION.as_str())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let live = lock(&shared.payu_tokens)
+        .access
+        .get(token)
+        .is_some_and(|until| Instant::now() < *until);
+    if !live {
+        return Err(Denied::Unauthorized(endpoint));
+    }
+    let merchant = header(headers, "pid").or_else(|| header(headers, "payoutmerchantid"));
+    if merchant != Some(SANDBOX_PAYU_MERCHANT_ID) {
+        return Err(refuse("1100", "INVALID_MERCHANT: pid is not a payout merchant id").into());
+    }
+    Ok(())
+}
+
+async fn token(
+    State(shared): State<Arc<Shared>>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let config = shared.config();
+    let mut tokens = lock(&shared.payu_tokens);
+    let grant = field("grant_type");
+    let accepted = !tokens.revoked
+        && match grant {
+            "client_credentials" => {
+                field("client_id") == SANDBOX_PAYU_CLIENT_ID
+                    && field("client_secret") == SANDBOX_PAYU_CLIENT_SECRET
+            }
+            "password" => {
+                field("client_id") == TEST_PUBLIC_CLIENT_ID
+                    && field("username") == SANDBOX_PAYU_USERNAME
+                    && field("password") == SANDBOX_PAYU_PASSWORD
+            }
+            "refresh_token" => tokens.refresh.remove(field("refresh_token")),
+            _ => false,
+        };
+    if !accepted {
+        let (status, error) = match grant {
+            "client_credentials" | "password" => (StatusCode::UNAUTHORIZED, "invalid_client"),
+            "refresh_token" => (StatusCode::BAD_REQUEST, "invalid_grant"),
+            _ => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+        };
+        let body = json!({"error": error, "error_description": "The client or grant is not valid"});
+        return (status, Json(body)).into_response();
+    }
+    let refreshable = grant != "client_credentials";
+    let answer = tokens.issue(config.seed, config.token_ttl, refreshable);
+    Json(answer).into_response()
+}
+
+type Fields = Map<String, Value>;
+
+/// A string field (a number is taken as its text); absent, null or blank is `None`.
+fn text(fields: &Fields, name: &str) -> Option<String> {
+    match fields.get(name)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A create request that passed validation.
+#[derive(Debug)]
+struct CreateRequest {
+    merchant_ref_id: String,
+    amount: String,
+    name: String,
+    mobile: Option<String>,
+    email: Option<String>,
+    description: String,
+    expiry_date: String,
+    approval: bool,
+}
+
+fn validate_create(fields: &Fields, approval_flow: bool) -> Result<CreateRequest, Refusal> {
+    let merchant_ref_id = text(fields, "merchantRefId").ok_or_else(|| {
+        refuse(
+            "1101",
+            "INVALID_MERCHNAT_REF_ID: merchantRefId is mandatory",
+        )
+    })?;
+    if merchant_ref_id.len() > MAX_REF {
+        return Err(refuse(
+            "1102",
+            format!("INVALID_MERCHNAT_REF_ID_LENGTH: at most {MAX_REF} characters"),
+        ));
+    }
+    let amount = text(fields, "amount").unwrap_or_default();
+    let (int, frac) = amount.split_once('.').unwrap_or((&amount, "0"));
+    let digits = |s: &str, max: usize| {
+        !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    let amount_ok = digits(int, 12)
+        && digits(frac, 2)
+        && Amount::parse(&amount).is_ok_and(|a| a.paise() >= 100);
+    if !amount_ok {
+        return Err(refuse("1104", "INVALID_AMOUNT"));
+    }
+    let name = text(fields, "custName").ok_or(Refusal {
+        code: None,
+        message: "custName is mandatory".into(),
+        data: Value::Null,
+    })?;
+    let description =
+        text(fields, "description").ok_or_else(|| refuse("1114", "INVALID_DESCRIPTION"))?;
+    let mobile = text(fields, "custMobile");
+    let email = text(fields, "custEmail");
+    if mobile.is_none() && email.is_none() {
+        return Err(refuse("1108", "MOBILE_OR_EMAIL_REQUIRED"));
+    }
+    if let Some(m) = &mobile {
+        let ok = m.len() == 10
+            && m.bytes().all(|b| b.is_ascii_digit())
+            && matches!(m.as_bytes()[0], b'6'..=b'9');
+        if !ok {
+            return Err(refuse("1105", "INVALID_MOBILE"));
+        }
+    }
+    if let Some(e) = &email {
+        let ok = e
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !e.contains(' '));
+        if !ok {
+            return Err(refuse("1106", "INVALID_EMAIL"));
+        }
+    }
+    let expiry_date = match text(fields, "expiryDate") {
+        Some(given) => {
+            let at = parse_timestamp(&given).ok_or_else(|| {
+                refuse(
+                    "1121",
+                    "EXPIRY_DATE_INVALID: expected yyyy-MM-dd'T'HH:mm:ss.SSSZ",
+                )
+            })?;
+            if at <= OffsetDateTime::now_utc() {
+                return Err(refuse("1121", "EXPIRY_DATE_INVALID: the date has passed"));
+            }
+            given
+        }
+        None => {
+            format_timestamp(OffsetDateTime::now_utc() + time::Duration::days(DEFAULT_EXPIRY_DAYS))
+        }
+    };
+    let disabled = fields.get("disableApprovalFlow") == Some(&Value::Bool(true));
+    Ok(CreateRequest {
+        merchant_ref_id,
+        amount,
+        name,
+        mobile,
+        email,
+        description,
+        expiry_date,
+        approval: approval_flow && !disabled,
+    })
+}
+
+fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]Z"
+    );
+    time::PrimitiveDateTime::parse(s, format)
+        .ok()
+        .map(|t| t.assume_utc())
+}
+
+fn format_timestamp(t: OffsetDateTime) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].000Z");
+    t.format(format).unwrap_or_default()
+}
+
+fn link_data(link: &Link) -> Value {
+    json!({
+        "link": link.spec.link_url,
+        "linkId": link.spec.link_id,
+        "expiryDate": link.spec.expiry_date,
+    })
+}
+
+fn details_data(link: &Link, now: Instant, status: &str) -> Value {
+    let s = &link.spec;
+    json!({
+        "merchantRefId": s.order_id,
+        "payoutMerchantId": SANDBOX_PAYU_MERCHANT_ID.parse::<u64>().unwrap_or(0),
+        "smartSendStatus": status,
+        "txnStatus": transfer_status(link.phase(now)),
+        "linkId": s.link_id,
+        "link": s.link_url,
+        "amount": s.amount,
+        "custName": s.name,
+        "custMobile": s.phone,
+        "custEmail": s.email,
+        "description": s.comments,
+        "expiryDate": s.expiry_date,
+        "txnSource": "SMART_SEND",
+    })
+}
+
+async fn create(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Denied> {
+    let parsed = serde_json::from_slice::<Value>(&body).ok();
+    let key = parsed
+        .as_ref()
+        .and_then(|v| v.get("merchantRefId"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    admit(&shared, CREATE, &key, &headers)?;
+    let Some(Value::Object(fields)) = parsed else {
+        return Err(refuse("1101", "the body is not a JSON object").into());
+    };
+    let config = shared.config();
+    let request = validate_create(&fields, config.approval)?;
+    let now = Instant::now();
+    let data = {
+        let mut ledger = shared.ledger();
+        let mut copy = 0;
+        if let Some(link) = ledger.by_order(&request.merchant_ref_id) {
+            link.create_requests += 1;
+            match config.duplicates {
+                Duplicates::Reject => {
+                    return Err(refuse("1103", "DUPLICATE_MERCHNAT_REF_ID").into())
+                }
+                Duplicates::Replay => return Ok(success("Success", link_data(link))),
+                Duplicates::Accept => copy = link.create_requests,
+            }
+        }
+        let link_id = match copy {
+            0 => scenario::link_id(config.seed, &request.merchant_ref_id),
+            n => scenario::link_id(config.seed, &format!("{}#{n}", request.merchant_ref_id)),
+        };
+        // PayU link ids are base64-like and may hold '/' and '+'.
+        let link_id = format!("{}/{}+{}", &link_id[..8], &link_id[8..16], &link_id[16..]);
+        let spec = LinkSpec {
+            link_url: format!("{LINK_URL}{}", &link_id[..8]),
+            link_id,
+            fate: scenario::fate(&config, &request.merchant_ref_id),
+            order_id: request.merchant_ref_id.clone(),
+            amount: request.amount,
+            phone: request.mobile.unwrap_or_default(),
+            name: Some(request.name),
+            email: request.email,
+            expiry_date: request.expiry_date,
+            comments: request.description,
+            status_name: if request.approval {
+                status_name_approval
+            } else {
+                status_name
+            },
+            failure_reopens: true,
+        };
+        link_data(ledger.insert(spec, now))
+    };
+    if let Some(kind) = shared.lost_answer(&request.merchant_ref_id) {
+        return Ok(super::lost(kind));
+    }
+    if request.approval {
+        return Err(Refusal {
+            code: Some("1127"),
+            message: "APPROVAL_PENDING: the link is created and waits for approval".into(),
+            data,
+        }
+        .into());
+    }
+    Ok(success("Success", data))
+}
+
+async fn details(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, Denied> {
+    let reference = query.get("merchantRefId").cloned().unwrap_or_default();
+    admit(&shared, DETAILS, &reference, &headers)?;
+    if query.get("payoutMerchantId").map(String::as_str) != Some(SANDBOX_PAYU_MERCHANT_ID) {
+        return Err(refuse("1100", "INVALID_MERCHANT: payoutMerchantId").into());
+    }
+    let config = shared.config();
+    let now = Instant::now();
+    let mut ledger = shared.ledger();
+    let not_found = || {
+        Refusal {
+        code: None,
+        message: format!(
+            "Smart Send Record not found with merchant reference id - {reference}. Kindly fetch details after some time."
+        ),
+        data: json!({"merchantRefId": null, "smartSendStatus": null, "linkId": null}),
+    }
+    };
+    let Some(link) = ledger.by_order(&reference) else {
+        return Err(not_found().into());
+    };
+    if link.hidden_lookups < config.not_found_polls {
+        link.hidden_lookups += 1;
+        return Err(not_found().into());
+    }
+    link.lookups += 1;
+    let mut status = link.status(now);
+    if !link.phase(now).is_open() && scenario::flaps(&config, &reference, link.lookups) {
+        status = "PENDING";
+    }
+    Ok(success("Success", details_data(link, now, status)))
+}
+
+async fn link_status(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, Denied> {
+    let link_id = query.get("linkId").cloned().unwrap_or_default();
+    admit(&shared, LINK_STATUS, &link_id, &headers)?;
+    let now = Instant::now();
+    let mut ledger = shared.ledger();
+    let Some(link) = ledger.by_link(&link_id) else {
+        return Err(refuse("1112", "SmartPay Link not found").into());
+    };
+    match link.phase(now) {
+        Phase::Cancelled => Err(refuse("1122", "SmartPay Link cancelled").into()),
+        Phase::Expired => Err(refuse("1111", "SmartPay Link expired").into()),
+        phase => Ok(success(
+            "Success",
+            json!({
+                "linkId": link.spec.link_id,
+                "link": link.spec.link_url,
+                "status": link.status(now),
+                "txnStatus": transfer_status(phase),
+                "amount": link.spec.amount,
+            }),
+        )),
+    }
+}
+
+async fn cancel(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, Denied> {
+    let reference = form.get("merchantRefId").cloned().unwrap_or_default();
+    admit(&shared, CANCEL, &reference, &headers)?;
+    let mut ledger = shared.ledger();
+    let Some(link) = ledger.by_order(&reference) else {
+        return Err(refuse("1112", "SmartPay Link not found").into());
+    };
+    match link.cancel(Instant::now()) {
+        Ok(()) => Ok(success("Smart send link cancelled", Value::Null)),
+        Err(_) => Err(refuse(
+            "1110",
+            "Payout cannot be cancelled as it is already processed or cancelled",
+        )
+        .into()),
+    }
+}
+
+async fn extend(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(link_id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, Denied> {
+    admit(&shared, "extend", &link_id, &headers)?;
+    let until = form
+        .get("expiryDate")
+        .and_then(|s| parse_timestamp(s).map(|t| (s.clone(), t)));
+    let Some((given, until)) = until else {
+        return Err(refuse("1121", "EXPIRY_DATE_INVALID").into());
+    };
+    let left = until - OffsetDateTime::now_utc();
+    if left <= time::Duration::ZERO {
+        return Err(refuse("1121", "EXPIRY_DATE_INVALID: the date has passed").into());
+    }
+    let mut ledger = shared.ledger();
+    let Some(link) = ledger.by_link(&link_id) else {
+        return Err(refuse("1112", "SmartPay Link not found").into());
+    };
+    let left = Duration::try_from(left).unwrap_or_default();
+    match link.extend(Instant::now(), left) {
+        Ok(()) => {
+            link.spec.expiry_date = given;
+            Ok(success("Expiry date updated", Value::Null))
+        }
+        Err(_) => Err(refuse("1111", "SmartPay Link expired or settled").into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{InProcessSandbox, Sandbox, SandboxConfig};
+    use super::*;
+    use crate::payout::{Notify, PayoutRow};
+    use crate::provider::payu::{Credentials, PayuClient, PayuConfig};
+    use crate::provider::transport::Transport;
+    use crate::provider::{LinkInfo, LinkState, Lookup, Provider, ProviderError};
+    use crate::sandbox::{SANDBOX_PAYU_PASSWORD, SANDBOX_PAYU_USERNAME};
+
+    async fn sandbox(config: SandboxConfig) -> Sandbox {
+        Sandbox::start(config, ([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap()
+    }
+
+    type JoinHandle = tokio::task::JoinHandle<Result<(), ProviderError>>;
+
+    fn config(sb: &Sandbox, credentials: Credentials) -> PayuConfig {
+        config_for(&sb.base_url(), credentials)
+    }
+
+    fn config_for(url: &str, credentials: Credentials) -> PayuConfig {
+        PayuConfig {
+            credentials,
+            merchant_id: SANDBOX_PAYU_MERCHANT_ID.into(),
+            auth_url: url.into(),
+            base_url: url.into(),
+            timeout: Duration::from_secs(5),
+            disable_approval: false,
+        }
+    }
+
+    fn secret() -> Credentials {
+        Credentials::Client {
+            client_id: SANDBOX_PAYU_CLIENT_ID.into(),
+            client_secret: SANDBOX_PAYU_CLIENT_SECRET.into(),
+        }
+    }
+
+    fn client(sb: &Sandbox) -> PayuClient {
+        PayuClient::new(config(sb, secret())).unwrap()
+    }
+
+    fn row(order_id: &str, paise: i64) -> PayoutRow {
+        PayoutRow {
+            row_no: 2,
+            order_id: order_id.into(),
+            name: Some("Asha Rao".into()),
+            phone: Some("9876543210".into()),
+            email: None,
+            amount: Amount::from_paise(paise),
+            expiry: None,
+            notify: Notify::default(),
+            comments: "March incentive".into(),
+        }
+    }
+
+    /// Beneficiaries who never act during a test.
+    fn idle() -> SandboxConfig {
+        SandboxConfig {
+            claim_after: (Duration::from_secs(600), Duration::from_secs(600)),
+            expire_after: Duration::from_secs(900),
+            ..SandboxConfig::fast()
+        }
+    }
+
+    fn found(lookup: Lookup) -> LinkInfo {
+        match lookup {
+            Lookup::Found(info) => info,
+            Lookup::NotFound => panic!("expected a link"),
+        }
+    }
+
+    #[tokio::test]
+    async fn create_then_details_find_the_open_link() {
+        let sb = sandbox(idle()).await;
+        let payu = client(&sb);
+        let created = payu.create(&row("PU1", 150_050)).await.unwrap();
+        assert_eq!(created.state, LinkState::Open);
+        let link_id = created.link_id.clone().unwrap();
+        assert!(link_id.contains('/') && link_id.contains('+'), "{link_id}");
+        let info = found(payu.status("PU1").await.unwrap());
+        assert_eq!(info.link_id.as_deref(), Some(link_id.as_str()));
+        assert_eq!(info.provider_status.as_deref(), Some("PENDING"));
+        let ledger = sb.ledger();
+        assert_eq!(
+            (ledger[0].amount.as_str(), ledger[0].phone.as_str()),
+            ("1500.50", "9876543210")
+        );
+        assert_eq!(payu.status("NOPE").await.unwrap(), Lookup::NotFound);
+        assert_eq!(sb.stats().tokens_issued, 1, "one token serves every call");
+    }
+
+    #[tokio::test]
+    async fn a_user_login_works_and_its_token_is_refreshed_not_replaced() {
+        let sb = sandbox(SandboxConfig {
+            token_ttl: Duration::from_secs(1),
+            ..idle()
+        })
+        .await;
+        let payu = PayuClient::new(config(
+            &sb,
+            Credentials::User {
+                client_id: TEST_PUBLIC_CLIENT_ID.into(),
+                username: SANDBOX_PAYU_USERNAME.into(),
+                password: SANDBOX_PAYU_PASSWORD.into(),
+            },
+        ))
+        .unwrap();
+        payu.create(&row("PU2", 10_000)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        found(payu.status("PU2").await.unwrap());
+        assert_eq!(sb.stats().tokens_issued, 2);
+    }
+
+    /// On a paused clock: sixteen lookups leave while the token still looks good to the
+    /// client and reach PayU after it expired; all sixteen get a 401, and one refresh serves
+    /// all their re-sends.
+    #[tokio::test(start_paused = true)]
+    async fn a_token_expiring_with_sixteen_requests_in_flight_is_refreshed_once() {
+        let sim = InProcessSandbox::new(SandboxConfig {
+            token_ttl: Duration::from_secs(10),
+            latency: Duration::from_secs(4),
+            ..idle()
+        });
+        let transport = || Transport::InProcess {
+            router: sim.router(),
+            timeout: Duration::from_secs(30),
+        };
+        let payu = Arc::new(PayuClient::with_transports(
+            PayuConfig {
+                base_url: "http://in-process".into(),
+                auth_url: "http://in-process".into(),
+                ..config_for("http://in-process", secret())
+            },
+            transport(),
+            transport(),
+        ));
+        let all = |make: fn(Arc<PayuClient>, usize) -> JoinHandle| {
+            (0..16)
+                .map(|i| make(Arc::clone(&payu), i))
+                .collect::<Vec<_>>()
+        };
+        for task in all(|p, i| {
+            tokio::spawn(async move { p.create(&row(&format!("T{i}"), 10_000)).await.map(|_| ()) })
+        }) {
+            task.await.unwrap().unwrap();
+        }
+        // The token, issued at 0 s, expires at 10 s and the client renews it from 9 s; the
+        // creates are answered at 4 s. Lookups sent at 8.5 s reach PayU at 10.5 s.
+        tokio::time::sleep(Duration::from_millis(4_500)).await;
+        let before = sim.arrivals().len();
+        for task in all(|p, i| {
+            tokio::spawn(async move {
+                p.status(&format!("T{i}"))
+                    .await
+                    .map(|l| assert!(matches!(l, Lookup::Found(_))))
+            })
+        }) {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            sim.arrivals().len() - before,
+            32,
+            "sixteen 401s and sixteen re-sends"
+        );
+        assert_eq!(sim.stats().tokens_issued, 2, "exactly one refresh");
+    }
+
+    #[tokio::test]
+    async fn a_token_the_server_forgot_is_renewed_after_a_401() {
+        let sb = sandbox(idle()).await;
+        let payu = client(&sb);
+        payu.create(&row("R1", 10_000)).await.unwrap();
+        // The simulator restarts its token store: the client's token is now unknown.
+        lock(&sb.shared.payu_tokens).access.clear();
+        found(payu.status("R1").await.unwrap());
+        assert_eq!(sb.stats().tokens_issued, 2);
+    }
+
+    #[tokio::test]
+    async fn revoked_access_is_fatal_and_wrong_credentials_are_never_shown() {
+        let sb = sandbox(idle()).await;
+        let payu = client(&sb);
+        payu.create(&row("V1", 10_000)).await.unwrap();
+        sb.revoke_payu_access();
+        let err = payu.status("V1").await.unwrap_err();
+        assert!(
+            matches!(&err, ProviderError::Fatal { code, .. } if code == "AUTH"),
+            "{err:?}"
+        );
+        let wrong = PayuClient::new(config(
+            &sb,
+            Credentials::Client {
+                client_id: SANDBOX_PAYU_CLIENT_ID.into(),
+                client_secret: "not-the-secret".into(),
+            },
+        ))
+        .unwrap();
+        let err = wrong.create(&row("V2", 10_000)).await.unwrap_err();
+        assert!(matches!(err, ProviderError::Fatal { .. }), "{err:?}");
+        assert!(!err.to_string().contains("not-the-secret"), "{err}");
+        assert_eq!(sb.ledger().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_merchant_id_is_fatal() {
+        let sb = sandbox(idle()).await;
+        let payu = PayuClient::new(PayuConfig {
+            merchant_id: "999".into(),
+            ..config(&sb, secret())
+        })
+        .unwrap();
+        let err = payu.create(&row("M1", 10_000)).await.unwrap_err();
+        assert!(
+            matches!(&err, ProviderError::Fatal { code, .. } if code == "1100"),
+            "{err:?}"
+        );
+        assert!(sb.ledger().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_reference_is_ambiguous_and_makes_no_second_link() {
+        let sb = sandbox(idle()).await;
+        let payu = client(&sb);
+        payu.create(&row("D1", 10_000)).await.unwrap();
+        let again = payu.create(&row("D1", 10_000)).await;
+        assert!(
+            matches!(again, Err(ProviderError::Ambiguous { .. })),
+            "{again:?}"
+        );
+        let ledger = sb.ledger();
+        assert_eq!((ledger.len(), ledger[0].create_requests), (1, 2));
+    }
+
+    #[tokio::test]
+    async fn invalid_fields_are_rejected_with_payu_codes() {
+        let sb = sandbox(idle()).await;
+        let payu = client(&sb);
+        let code = |r: Result<LinkInfo, ProviderError>| match r {
+            Err(ProviderError::Rejected { code, .. }) => code,
+            other => panic!("{other:?}"),
+        };
+        let mut nameless = row("F1", 10_000);
+        nameless.name = None;
+        assert_eq!(code(payu.create(&nameless).await), "FAILED");
+        assert_eq!(code(payu.create(&row("F2", 50)).await), "1104");
+        let mut nowhere = row("F3", 10_000);
+        nowhere.phone = None;
+        assert_eq!(code(payu.create(&nowhere).await), "1108");
+        let mut bad_phone = row("F4", 10_000);
+        bad_phone.phone = Some("12345".into());
+        assert_eq!(code(payu.create(&bad_phone).await), "1105");
+        let mut past = row("F5", 10_000);
+        past.expiry = Some("2020-01-01".into());
+        assert_eq!(code(payu.create(&past).await), "1121");
+        let mut blank = row("F6", 10_000);
+        blank.comments = String::new();
+        assert_eq!(code(payu.create(&blank).await), "1114");
+        assert!(sb.ledger().is_empty());
+        let mut email_only = row("F7", 10_000);
+        email_only.phone = None;
+        email_only.email = Some("asha@example.com".into());
+        email_only.expiry = Some("2099-01-01".into());
+        payu.create(&email_only).await.unwrap();
+        assert_eq!(sb.ledger()[0].phone, "");
+    }
+
+    #[tokio::test]
+    async fn record_not_found_right_after_create_is_answered_by_the_link_id() {
+        let sb = sandbox(SandboxConfig {
+            not_found_polls: 2,
+            ..idle()
+        })
+        .await;
+        let payu = client(&sb);
+        let link_id = payu
+            .create(&row("N1", 10_000))
+            .await
+            .unwrap()
+            .link_id
+            .unwrap();
+        assert_eq!(payu.status("N1").await.unwrap(), Lookup::NotFound);
+        let info = found(payu.status_of("N1", &link_id).await.unwrap());
+        assert_eq!(
+            (info.state, info.link_id.as_deref()),
+            (LinkState::Open, Some(link_id.as_str()))
+        );
+        assert_eq!(sb.ledger().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn approval_pending_links_are_open() {
+        let sb = sandbox(SandboxConfig {
+            approval: true,
+            ..idle()
+        })
+        .await;
+        let payu = client(&sb);
+        let info = payu.create(&row("A1", 10_000)).await.unwrap();
+        assert_eq!(info.state, LinkState::Open);
+        assert_eq!(info.provider_status.as_deref(), Some("APPROVAL_PENDING"));
+        let skip = PayuClient::new(PayuConfig {
+            disable_approval: true,
+            ..config(&sb, secret())
+        })
+        .unwrap();
+        let info = skip.create(&row("A2", 10_000)).await.unwrap();
+        assert_eq!(info.provider_status.as_deref(), Some("PENDING"));
+    }
+
+    #[tokio::test]
+    async fn paid_failed_and_expired_links_in_payrun_terms() {
+        let sb = sandbox(SandboxConfig {
+            claim_after: (Duration::from_millis(50), Duration::from_millis(50)),
+            expire_after: Duration::from_millis(600),
+            paid_share: 0.5,
+            failed_share: 0.5,
+            ..SandboxConfig::fast()
+        })
+        .await;
+        let payu = client(&sb);
+        for i in 0..12 {
+            payu.create(&row(&format!("S{i}"), 10_000)).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut seen = HashSet::new();
+        for i in 0..12 {
+            let info = found(payu.status(&format!("S{i}")).await.unwrap());
+            seen.insert((info.state, info.provider_status.unwrap()));
+        }
+        // A failed payout leaves the link open: the beneficiary may try again.
+        assert!(
+            seen.contains(&(LinkState::Paid, "SUCCESS/SUCCESS".into())),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&(LinkState::Open, "FAILED/FAILED".into())),
+            "{seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let states: HashSet<LinkState> = states_of(&payu, 12).await;
+        assert_eq!(states, HashSet::from([LinkState::Paid, LinkState::Expired]));
+    }
+
+    async fn states_of(payu: &PayuClient, n: usize) -> HashSet<LinkState> {
+        let mut states = HashSet::new();
+        for i in 0..n {
+            states.insert(found(payu.status(&format!("S{i}")).await.unwrap()).state);
+        }
+        states
+    }
+
+    #[tokio::test]
+    async fn cancel_by_reference_and_a_paid_link_stays_paid() {
+        let sb = sandbox(SandboxConfig {
+            claim_after: (Duration::from_millis(100), Duration::from_millis(100)),
+            paid_share: 1.0,
+            failed_share: 0.0,
+            ..SandboxConfig::fast()
+        })
+        .await;
+        let payu = client(&sb);
+        let c1 = payu
+            .create(&row("C1", 10_000))
+            .await
+            .unwrap()
+            .link_id
+            .unwrap();
+        payu.cancel("C1", &c1).await.unwrap();
+        assert_eq!(
+            found(payu.status("C1").await.unwrap()).state,
+            LinkState::Cancelled
+        );
+        let by_link = found(payu.link_status(&c1).await.unwrap());
+        assert_eq!(by_link.state, LinkState::Cancelled);
+        let p1 = payu
+            .create(&row("P1", 10_000))
+            .await
+            .unwrap()
+            .link_id
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let refused = payu.cancel("P1", &p1).await;
+        assert!(
+            matches!(&refused, Err(ProviderError::Rejected { code, .. }) if code == "1110"),
+            "{refused:?}"
+        );
+        assert_eq!(
+            found(payu.status("P1").await.unwrap()).state,
+            LinkState::Paid
+        );
+    }
+
+    #[tokio::test]
+    async fn extend_moves_an_open_links_expiry() {
+        let sb = sandbox(SandboxConfig {
+            claim_after: (Duration::from_secs(600), Duration::from_secs(600)),
+            expire_after: Duration::from_millis(300),
+            ..SandboxConfig::fast()
+        })
+        .await;
+        let payu = client(&sb);
+        let link_id = payu
+            .create(&row("E1", 10_000))
+            .await
+            .unwrap()
+            .link_id
+            .unwrap();
+        let until = time::OffsetDateTime::now_utc().date() + time::Duration::days(3);
+        payu.extend(&link_id, until).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            found(payu.status("E1").await.unwrap()).state,
+            LinkState::Open
+        );
+        payu.create(&row("E2", 10_000)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            found(payu.status("E2").await.unwrap()).state,
+            LinkState::Expired
+        );
+    }
+}
