@@ -64,6 +64,15 @@ pub enum ProviderError {
     Fatal { code: String, message: String },
 }
 
+/// A `Retryable` error: nothing happened at the provider.
+pub(crate) fn retryable(after: Option<Duration>, code: &str, message: String) -> ProviderError {
+    ProviderError::Retryable {
+        after,
+        code: code.into(),
+        message,
+    }
+}
+
 /// A payout-link provider. Implementations classify answers; the engine decides what to do.
 pub trait Provider: Send + Sync + 'static {
     /// Creates a link for `row`, using `row.order_id` as the idempotency key.
@@ -91,4 +100,34 @@ pub trait Provider: Send + Sync + 'static {
         order_id: &str,
         link_id: &str,
     ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+}
+
+/// Fixtures shared by the provider and simulator tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{LinkInfo, Lookup};
+    use crate::money::Amount;
+    use crate::payout::{Notify, PayoutRow};
+
+    /// A valid row paying `paise` under `order_id`.
+    pub(crate) fn row(order_id: &str, paise: i64) -> PayoutRow {
+        PayoutRow {
+            row_no: 2,
+            order_id: order_id.into(),
+            name: Some("Asha Rao".into()),
+            phone: Some("9876543210".into()),
+            email: None,
+            amount: Amount::from_paise(paise),
+            expiry: None,
+            notify: Notify::default(),
+            comments: "March incentive".into(),
+        }
+    }
+
+    pub(crate) fn found(lookup: Lookup) -> LinkInfo {
+        match lookup {
+            Lookup::Found(info) => info,
+            Lookup::NotFound => panic!("expected a link"),
+        }
+    }
 }

@@ -15,7 +15,7 @@
 
 use super::checksum;
 use super::transport::{Method, Request, Sent, Transport};
-use super::{LinkInfo, LinkState, Lookup, Provider, ProviderError};
+use super::{retryable, LinkInfo, LinkState, Lookup, Provider, ProviderError};
 use crate::payout::PayoutRow;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -298,14 +298,6 @@ fn classify_unreadable(
     }
 }
 
-fn retryable(after: Option<Duration>, code: &str, message: String) -> ProviderError {
-    ProviderError::Retryable {
-        after,
-        code: code.into(),
-        message,
-    }
-}
-
 /// The request reached Paytm but the answer says nothing usable.
 fn no_answer(op: Op, code: &str, message: String) -> ProviderError {
     if op.may_commit() {
@@ -552,8 +544,7 @@ impl Provider for PaytmClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::Amount;
-    use crate::payout::Notify;
+    use crate::provider::testing::row;
     use serde_json::json;
     use std::sync::{Arc, Mutex};
 
@@ -839,20 +830,6 @@ mod tests {
             subwallet_guid: "28054249-0000-0000-af8f-fa163e429e83".into(),
             base_url,
             timeout,
-        }
-    }
-
-    fn row(order_id: &str, paise: i64) -> PayoutRow {
-        PayoutRow {
-            row_no: 2,
-            order_id: order_id.into(),
-            name: Some("Asha Rao".into()),
-            phone: Some("9876543210".into()),
-            email: None,
-            amount: Amount::from_paise(paise),
-            expiry: None,
-            notify: Notify::default(),
-            comments: "March incentive".into(),
         }
     }
 

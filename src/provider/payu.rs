@@ -16,7 +16,7 @@
 //! (a wrong URL). Envelope codes: see [`classify_envelope`].
 
 use super::transport::{Method, Request, Sent, Transport};
-use super::{LinkInfo, LinkState, Lookup, Provider, ProviderError};
+use super::{retryable, LinkInfo, LinkState, Lookup, Provider, ProviderError};
 use crate::engine::Pacer;
 use crate::payout::PayoutRow;
 use serde::Serialize;
@@ -293,14 +293,6 @@ pub(crate) fn classify_envelope(
         return Err(retryable(retry_after, &code, message));
     }
     Err(ProviderError::Rejected { code, message })
-}
-
-fn retryable(after: Option<Duration>, code: &str, message: String) -> ProviderError {
-    ProviderError::Retryable {
-        after,
-        code: code.into(),
-        message,
-    }
 }
 
 /// The request reached PayU but the answer says nothing usable.

@@ -140,6 +140,18 @@ impl SandboxConfig {
     }
 }
 
+#[cfg(test)]
+impl SandboxConfig {
+    /// Beneficiaries who never act during a test.
+    pub(crate) fn idle() -> Self {
+        SandboxConfig {
+            claim_after: (Duration::from_secs(600), Duration::from_secs(600)),
+            expire_after: Duration::from_secs(900),
+            ..SandboxConfig::fast()
+        }
+    }
+}
+
 impl Default for SandboxConfig {
     /// Realistic shapes on a scaled clock: network latency, a lookup that lags the create,
     /// claims within a minute, links that expire after two.

@@ -549,8 +549,9 @@ fn not_active(phase: Phase) -> Refusal {
 mod tests {
     use super::super::{Sandbox, SandboxConfig};
     use super::*;
-    use crate::payout::{Notify, PayoutRow};
+    use crate::payout::Notify;
     use crate::provider::paytm::{PaytmClient, PaytmConfig};
+    use crate::provider::testing::{found, row};
     use crate::provider::{LinkState, Lookup, Provider, ProviderError};
     use std::time::Duration;
 
@@ -575,39 +576,9 @@ mod tests {
         client_with(sb, SANDBOX_MID, SANDBOX_KEY)
     }
 
-    fn row(order_id: &str, paise: i64) -> PayoutRow {
-        PayoutRow {
-            row_no: 2,
-            order_id: order_id.into(),
-            name: Some("Asha Rao".into()),
-            phone: Some("9876543210".into()),
-            email: None,
-            amount: Amount::from_paise(paise),
-            expiry: None,
-            notify: Notify::default(),
-            comments: "March incentive".into(),
-        }
-    }
-
-    /// Beneficiaries who never act during a test.
-    fn idle() -> SandboxConfig {
-        SandboxConfig {
-            claim_after: (Duration::from_secs(600), Duration::from_secs(600)),
-            expire_after: Duration::from_secs(900),
-            ..SandboxConfig::fast()
-        }
-    }
-
-    fn found(lookup: Lookup) -> crate::provider::LinkInfo {
-        match lookup {
-            Lookup::Found(info) => info,
-            Lookup::NotFound => panic!("expected a link"),
-        }
-    }
-
     #[tokio::test]
     async fn create_then_fetch_finds_the_open_link() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let paytm = client(&sb);
         let created = paytm.create(&row("ORD1", 150_050)).await.unwrap();
         assert_eq!(created.state, LinkState::Open);
@@ -633,13 +604,13 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_order_id_is_not_found() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         assert_eq!(client(&sb).status("NOPE").await.unwrap(), Lookup::NotFound);
     }
 
     #[tokio::test]
     async fn a_duplicate_create_is_ambiguous_and_never_makes_a_second_link() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let paytm = client(&sb);
         paytm.create(&row("DUP1", 10_000)).await.unwrap();
         let err = paytm.create(&row("DUP1", 10_000)).await.unwrap_err();
@@ -654,7 +625,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_creates_of_one_order_id_make_one_link() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let paytm = Arc::new(client(&sb));
         let tasks: Vec<_> = (0..8)
             .map(|_| {
@@ -675,7 +646,7 @@ mod tests {
 
     #[tokio::test]
     async fn wrong_credentials_are_fatal() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let wrong_key = client_with(&sb, SANDBOX_MID, "0123456789abcdef");
         match wrong_key.create(&row("K1", 10_000)).await {
             Err(ProviderError::Fatal { code, .. }) => assert_eq!(code, "PL_404"),
@@ -695,7 +666,7 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_fields_are_rejected_with_paytm_codes() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let paytm = client(&sb);
         let rejected = |r: Result<crate::provider::LinkInfo, ProviderError>| match r {
             Err(ProviderError::Rejected { code, .. }) => code,
@@ -741,7 +712,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_subwallet_is_fatal() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let paytm = PaytmClient::new(PaytmConfig {
             mid: SANDBOX_MID.into(),
             merchant_key: SANDBOX_KEY.into(),
@@ -761,7 +732,7 @@ mod tests {
     async fn over_the_rate_limit_is_retryable_after_one_second() {
         let sb = sandbox(SandboxConfig {
             rate_limit: Some(1),
-            ..idle()
+            ..SandboxConfig::idle()
         })
         .await;
         let paytm = client(&sb);
@@ -781,7 +752,7 @@ mod tests {
     async fn injected_errors_commit_nothing() {
         let sb = sandbox(SandboxConfig {
             error_rate: 1.0,
-            ..idle()
+            ..SandboxConfig::idle()
         })
         .await;
         let paytm = client(&sb);
@@ -798,7 +769,7 @@ mod tests {
         assert!(sb.ledger().is_empty());
         assert_eq!(sb.stats().injected_errors, 12);
         // Faults change at runtime.
-        sb.set_config(idle());
+        sb.set_config(SandboxConfig::idle());
         paytm.create(&row("E0", 10_000)).await.unwrap();
         assert_eq!(sb.ledger().len(), 1);
     }
@@ -807,7 +778,7 @@ mod tests {
     async fn a_lost_answer_is_ambiguous_but_the_link_is_committed() {
         let sb = sandbox(SandboxConfig {
             lost_answer_rate: 1.0,
-            ..idle()
+            ..SandboxConfig::idle()
         })
         .await;
         let paytm = client(&sb);
@@ -841,7 +812,7 @@ mod tests {
     async fn a_new_link_can_be_invisible_to_the_first_lookups() {
         let sb = sandbox(SandboxConfig {
             not_found_polls: 2,
-            ..idle()
+            ..SandboxConfig::idle()
         })
         .await;
         let paytm = client(&sb);
@@ -894,7 +865,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cancelled_link_stays_cancelled() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let paytm = client(&sb);
         let link_id = paytm
             .create(&row("C1", 10_000))
@@ -944,9 +915,21 @@ mod tests {
 
     #[tokio::test]
     async fn the_same_seed_replays_the_same_scenario() {
-        let a = sandbox(SandboxConfig { seed: 42, ..idle() }).await;
-        let b = sandbox(SandboxConfig { seed: 42, ..idle() }).await;
-        let c = sandbox(SandboxConfig { seed: 43, ..idle() }).await;
+        let a = sandbox(SandboxConfig {
+            seed: 42,
+            ..SandboxConfig::idle()
+        })
+        .await;
+        let b = sandbox(SandboxConfig {
+            seed: 42,
+            ..SandboxConfig::idle()
+        })
+        .await;
+        let c = sandbox(SandboxConfig {
+            seed: 43,
+            ..SandboxConfig::idle()
+        })
+        .await;
         let mut ids = Vec::new();
         for sb in [&a, &b, &c] {
             ids.push(
@@ -989,7 +972,7 @@ mod tests {
 
     #[tokio::test]
     async fn raw_requests_get_paytm_codes_and_never_crash_the_server() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let code = |v: &Value| v["statusCode"].as_str().unwrap_or_default().to_string();
         let body = br#"{"orderId":"X1"}"#;
 

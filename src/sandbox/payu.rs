@@ -610,8 +610,8 @@ async fn extend(
 mod tests {
     use super::super::{InProcessSandbox, Sandbox, SandboxConfig};
     use super::*;
-    use crate::payout::{Notify, PayoutRow};
     use crate::provider::payu::{Credentials, PayuClient, PayuConfig};
+    use crate::provider::testing::{found, row};
     use crate::provider::transport::Transport;
     use crate::provider::{LinkInfo, LinkState, Lookup, Provider, ProviderError};
     use crate::sandbox::{SANDBOX_PAYU_PASSWORD, SANDBOX_PAYU_USERNAME};
@@ -650,39 +650,9 @@ mod tests {
         PayuClient::new(config(sb, secret())).unwrap()
     }
 
-    fn row(order_id: &str, paise: i64) -> PayoutRow {
-        PayoutRow {
-            row_no: 2,
-            order_id: order_id.into(),
-            name: Some("Asha Rao".into()),
-            phone: Some("9876543210".into()),
-            email: None,
-            amount: Amount::from_paise(paise),
-            expiry: None,
-            notify: Notify::default(),
-            comments: "March incentive".into(),
-        }
-    }
-
-    /// Beneficiaries who never act during a test.
-    fn idle() -> SandboxConfig {
-        SandboxConfig {
-            claim_after: (Duration::from_secs(600), Duration::from_secs(600)),
-            expire_after: Duration::from_secs(900),
-            ..SandboxConfig::fast()
-        }
-    }
-
-    fn found(lookup: Lookup) -> LinkInfo {
-        match lookup {
-            Lookup::Found(info) => info,
-            Lookup::NotFound => panic!("expected a link"),
-        }
-    }
-
     #[tokio::test]
     async fn create_then_details_find_the_open_link() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let payu = client(&sb);
         let created = payu.create(&row("PU1", 150_050)).await.unwrap();
         assert_eq!(created.state, LinkState::Open);
@@ -704,7 +674,7 @@ mod tests {
     async fn a_user_login_works_and_its_token_is_refreshed_not_replaced() {
         let sb = sandbox(SandboxConfig {
             token_ttl: Duration::from_secs(1),
-            ..idle()
+            ..SandboxConfig::idle()
         })
         .await;
         let payu = PayuClient::new(config(
@@ -730,7 +700,7 @@ mod tests {
         let sim = InProcessSandbox::new(SandboxConfig {
             token_ttl: Duration::from_secs(10),
             latency: Duration::from_secs(4),
-            ..idle()
+            ..SandboxConfig::idle()
         });
         let transport = || Transport::InProcess {
             router: sim.router(),
@@ -778,7 +748,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_token_the_server_forgot_is_renewed_after_a_401() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let payu = client(&sb);
         payu.create(&row("R1", 10_000)).await.unwrap();
         // The simulator restarts its token store: the client's token is now unknown.
@@ -789,7 +759,7 @@ mod tests {
 
     #[tokio::test]
     async fn revoked_access_is_fatal_and_wrong_credentials_are_never_shown() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let payu = client(&sb);
         payu.create(&row("V1", 10_000)).await.unwrap();
         sb.revoke_payu_access();
@@ -814,7 +784,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_merchant_id_is_fatal() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let payu = PayuClient::new(PayuConfig {
             merchant_id: "999".into(),
             ..config(&sb, secret())
@@ -830,7 +800,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_duplicate_reference_is_ambiguous_and_makes_no_second_link() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let payu = client(&sb);
         payu.create(&row("D1", 10_000)).await.unwrap();
         let again = payu.create(&row("D1", 10_000)).await;
@@ -844,7 +814,7 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_fields_are_rejected_with_payu_codes() {
-        let sb = sandbox(idle()).await;
+        let sb = sandbox(SandboxConfig::idle()).await;
         let payu = client(&sb);
         let code = |r: Result<LinkInfo, ProviderError>| match r {
             Err(ProviderError::Rejected { code, .. }) => code,
@@ -879,7 +849,7 @@ mod tests {
     async fn record_not_found_right_after_create_is_answered_by_the_link_id() {
         let sb = sandbox(SandboxConfig {
             not_found_polls: 2,
-            ..idle()
+            ..SandboxConfig::idle()
         })
         .await;
         let payu = client(&sb);
@@ -902,7 +872,7 @@ mod tests {
     async fn approval_pending_links_are_open() {
         let sb = sandbox(SandboxConfig {
             approval: true,
-            ..idle()
+            ..SandboxConfig::idle()
         })
         .await;
         let payu = client(&sb);
