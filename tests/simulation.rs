@@ -7,7 +7,7 @@
 //! `PAYRUN_SIM_SEEDS=N` sets how many seeds run (default 2000); `PAYRUN_SIM_SEED=S` replays
 //! one. A failure prints its seed.
 
-use payrun::engine::{Engine, EngineError, EngineOptions, Outcome, Pacer, Rate};
+use payrun::engine::{Engine, EngineOptions, Outcome, Pacer, Rate};
 use payrun::journal::{now_rfc3339, Batch, ImportRow, Journal, RowState};
 use payrun::money::Amount;
 use payrun::payout::{Notify, PayoutRow, ProviderKind};
@@ -15,6 +15,7 @@ use payrun::progress::Progress;
 use payrun::provider::paytm::{PaytmClient, PaytmConfig};
 use payrun::provider::payu::{Credentials, PayuClient, PayuConfig};
 use payrun::provider::transport::Transport;
+use payrun::provider::Client;
 use payrun::sandbox::{
     Duplicates, InProcessSandbox, RetryAfter, SandboxConfig, SANDBOX_KEY, SANDBOX_MID,
     SANDBOX_PAYU_CLIENT_ID, SANDBOX_PAYU_CLIENT_SECRET, SANDBOX_PAYU_MERCHANT_ID,
@@ -112,28 +113,13 @@ fn provider_of(seed: u64) -> ProviderKind {
     }
 }
 
-/// An engine over either provider's client, talking to the simulator in process.
-enum AnyEngine {
-    Paytm(Arc<Engine<PaytmClient>>),
-    Payu(Arc<Engine<PayuClient>>),
-}
-
-impl AnyEngine {
-    async fn run(&self, batch: &str) -> Result<Outcome, EngineError> {
-        match self {
-            AnyEngine::Paytm(e) => e.run(batch).await,
-            AnyEngine::Payu(e) => e.run(batch).await,
-        }
-    }
-}
-
 fn engine(
     kind: ProviderKind,
     journal: Arc<Journal>,
     sim: &InProcessSandbox,
     seed: u64,
     rate: Rate,
-) -> AnyEngine {
+) -> Arc<Engine<Client>> {
     let timeout = Duration::from_secs(2);
     let transport = || Transport::InProcess {
         router: sim.router(),
@@ -148,30 +134,19 @@ fn engine(
         seed: Some(seed),
         ..EngineOptions::default()
     };
-    let stop = CancellationToken::new();
-    match kind {
-        ProviderKind::Paytm => {
-            let client = PaytmClient::with_transport(
-                PaytmConfig {
-                    mid: SANDBOX_MID.into(),
-                    merchant_key: SANDBOX_KEY.into(),
-                    subwallet_guid: SANDBOX_SUBWALLET.into(),
-                    base_url: "http://in-process".into(),
-                    timeout,
-                },
-                transport(),
-            );
-            AnyEngine::Paytm(Engine::new(
-                journal,
-                Arc::new(client),
-                pacer,
-                opts,
-                stop,
-                Progress::hidden(),
-            ))
-        }
-        ProviderKind::Payu => {
-            let client = PayuClient::with_transports(
+    let client = match kind {
+        ProviderKind::Paytm => Client::Paytm(PaytmClient::with_transport(
+            PaytmConfig {
+                mid: SANDBOX_MID.into(),
+                merchant_key: SANDBOX_KEY.into(),
+                subwallet_guid: SANDBOX_SUBWALLET.into(),
+                base_url: "http://in-process".into(),
+                timeout,
+            },
+            transport(),
+        )),
+        ProviderKind::Payu => Client::Payu(
+            PayuClient::with_transports(
                 PayuConfig {
                     credentials: Credentials::Client {
                         client_id: SANDBOX_PAYU_CLIENT_ID.into(),
@@ -186,17 +161,17 @@ fn engine(
                 transport(),
                 transport(),
             )
-            .paced(Arc::clone(&pacer));
-            AnyEngine::Payu(Engine::new(
-                journal,
-                Arc::new(client),
-                pacer,
-                opts,
-                stop,
-                Progress::hidden(),
-            ))
-        }
-    }
+            .paced(Arc::clone(&pacer)),
+        ),
+    };
+    Engine::new(
+        journal,
+        Arc::new(client),
+        pacer,
+        opts,
+        CancellationToken::new(),
+        Progress::hidden(),
+    )
 }
 
 /// Runs one seed; `Err` names the violated invariant.

@@ -5,13 +5,13 @@ use super::{default_report_path, intake, journal_path, Exit};
 use crate::cli::{EngineArgs, PollArgs, RunArgs};
 use crate::config::{ProviderConfig, Settings};
 use crate::crashpoint;
-use crate::engine::{Engine, EngineError, EngineOptions, Outcome, Pacer, Rate};
+use crate::engine::{Engine, EngineOptions, Outcome, Pacer, Rate};
 use crate::journal::{now_rfc3339, Batch, Journal, JournalLock, RowState};
 use crate::payout::ProviderKind;
 use crate::progress::Progress;
-use crate::provider::paytm::{PaytmClient, PaytmConfig};
-use crate::provider::payu::{Credentials, PayuClient, PayuConfig};
-use crate::provider::Provider;
+use crate::provider::paytm::PaytmConfig;
+use crate::provider::payu::{Credentials, PayuConfig};
+use crate::provider::Client;
 use crate::report;
 use crate::sandbox::{
     Sandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_PAYU_CLIENT_ID,
@@ -201,24 +201,20 @@ async fn drive(
             continue; // nothing left to poll in this batch
         }
         let progress = Progress::new(to_send, unsettled);
-        let go = Go {
-            journal,
-            pacer: &pacer,
-            opts: &opts,
-            stop: &stop,
-            progress: &progress,
-            batch_id: &batch.id,
-            create,
-        };
-        let outcome = match providers(batch.provider)? {
-            ProviderConfig::Paytm(c) => {
-                let client = PaytmClient::new(c).context("cannot set up the Paytm client")?;
-                go.run(client).await?
-            }
-            ProviderConfig::Payu(c) => {
-                let client = PayuClient::new(c).context("cannot set up the PayU client")?;
-                go.run(client.paced(Arc::clone(&pacer))).await?
-            }
+        let client = Client::new(providers(batch.provider)?, &pacer)
+            .context("cannot set up the provider's HTTP client")?;
+        let engine = Engine::new(
+            Arc::clone(journal),
+            Arc::new(client),
+            Arc::clone(&pacer),
+            opts.clone(),
+            stop.clone(),
+            progress.clone(),
+        );
+        let outcome = if create {
+            engine.run(&batch.id).await?
+        } else {
+            engine.poll(&batch.id).await?
         };
         progress.finish();
         let path = report_path
@@ -248,36 +244,6 @@ async fn drive(
         }
     }
     Ok(worst)
-}
-
-/// One engine run over one batch, whichever provider's client it drives.
-struct Go<'a> {
-    journal: &'a Arc<Journal>,
-    pacer: &'a Arc<Pacer>,
-    opts: &'a EngineOptions,
-    stop: &'a CancellationToken,
-    progress: &'a Progress,
-    batch_id: &'a str,
-    /// Send what is queued (`run`), or only reconcile and poll (`poll`).
-    create: bool,
-}
-
-impl Go<'_> {
-    async fn run<P: Provider>(&self, client: P) -> Result<Outcome, EngineError> {
-        let engine = Engine::new(
-            Arc::clone(self.journal),
-            Arc::new(client),
-            Arc::clone(self.pacer),
-            self.opts.clone(),
-            self.stop.clone(),
-            self.progress.clone(),
-        );
-        if self.create {
-            engine.run(self.batch_id).await
-        } else {
-            engine.poll(self.batch_id).await
-        }
-    }
 }
 
 /// The built-in simulator's account for `provider`.

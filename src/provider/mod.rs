@@ -6,8 +6,13 @@ pub mod paytm;
 pub mod payu;
 pub mod transport;
 
+use crate::config::ProviderConfig;
+use crate::engine::Pacer;
 use crate::payout::PayoutRow;
+use paytm::PaytmClient;
+use payu::PayuClient;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where a payout link stands, in payrun's terms.
@@ -100,6 +105,80 @@ pub trait Provider: Send + Sync + 'static {
         order_id: &str,
         link_id: &str,
     ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+}
+
+/// The client of whichever provider a batch is paid through.
+#[derive(Debug)]
+pub enum Client {
+    Paytm(PaytmClient),
+    Payu(PayuClient),
+}
+
+impl Client {
+    /// A client for `config`; `pacer` paces the extra requests a call may need.
+    pub fn new(config: ProviderConfig, pacer: &Arc<Pacer>) -> Result<Client, reqwest::Error> {
+        Ok(match config {
+            ProviderConfig::Paytm(c) => Client::Paytm(PaytmClient::new(c)?),
+            ProviderConfig::Payu(c) => Client::Payu(PayuClient::new(c)?.paced(Arc::clone(pacer))),
+        })
+    }
+
+    /// Sends an open link's notification again (Paytm only: PayU re-sends on its own).
+    pub async fn resend(&self, link_id: &str) -> Result<(), ProviderError> {
+        match self {
+            Client::Paytm(c) => c.resend(link_id).await,
+            Client::Payu(_) => Err(unsupported(
+                "PayU has no resend; it re-sends pending links itself",
+            )),
+        }
+    }
+
+    /// Moves an open link's expiry to the end of `until` (PayU only).
+    pub async fn extend(&self, link_id: &str, until: time::Date) -> Result<(), ProviderError> {
+        match self {
+            Client::Payu(c) => c.extend(link_id, until).await,
+            Client::Paytm(_) => Err(unsupported(
+                "Paytm links cannot be extended; let them expire and retry",
+            )),
+        }
+    }
+}
+
+fn unsupported(message: &str) -> ProviderError {
+    ProviderError::Rejected {
+        code: "UNSUPPORTED".into(),
+        message: message.into(),
+    }
+}
+
+impl Provider for Client {
+    async fn create(&self, row: &PayoutRow) -> Result<LinkInfo, ProviderError> {
+        match self {
+            Client::Paytm(c) => c.create(row).await,
+            Client::Payu(c) => c.create(row).await,
+        }
+    }
+
+    async fn status(&self, order_id: &str) -> Result<Lookup, ProviderError> {
+        match self {
+            Client::Paytm(c) => c.status(order_id).await,
+            Client::Payu(c) => c.status(order_id).await,
+        }
+    }
+
+    async fn status_of(&self, order_id: &str, link_id: &str) -> Result<Lookup, ProviderError> {
+        match self {
+            Client::Paytm(c) => c.status_of(order_id, link_id).await,
+            Client::Payu(c) => c.status_of(order_id, link_id).await,
+        }
+    }
+
+    async fn cancel(&self, order_id: &str, link_id: &str) -> Result<(), ProviderError> {
+        match self {
+            Client::Paytm(c) => c.cancel(order_id, link_id).await,
+            Client::Payu(c) => c.cancel(order_id, link_id).await,
+        }
+    }
 }
 
 /// Fixtures shared by the provider and simulator tests.
