@@ -2,6 +2,7 @@
 //! from the environment or the `--config` file.
 
 use crate::engine::Rate;
+use crate::journal::{RowSet, RowState};
 use crate::payout::ProviderKind;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -24,8 +25,24 @@ pub struct Cli {
     /// Configuration file (TOML) with provider credentials, e.g. payrun.toml.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// Machine-readable JSON on stdout instead of the text summary.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log lines on stderr as text or as JSON objects (one per line).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// When another payrun process holds the journal, wait up to this long for it
+    /// (e.g. 10m) instead of exiting at once.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
+    pub wait_lock: Duration,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +57,18 @@ pub enum Command {
     Status(StatusArgs),
     /// Write a batch's report again from the journal.
     Report(ReportArgs),
+    /// Re-issue failed, expired, cancelled or rejected rows as new attempts, and pay them.
+    Retry(RetryArgs),
+    /// Deactivate open links of a batch (all, or --rows).
+    Cancel(RowsArgs),
+    /// Send open links' notifications again (Paytm).
+    Resend(RowsArgs),
+    /// Move open links' expiry to a later date (PayU).
+    Extend(ExtendArgs),
+    /// Export a batch's audit trail: every state change, provider answer and operator command.
+    Events(EventsArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
     /// Run the provider simulator as an HTTP server.
     Sandbox(SandboxArgs),
 }
@@ -99,14 +128,18 @@ pub struct EngineArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
-    /// How long to keep polling open links before exiting with code 3.
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    /// How long to keep polling open links before exiting with code 3 (`--for` in `poll`).
+    #[arg(long, alias = "for", value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub poll_for: Duration,
     /// After a create without an answer, how long to wait before asking again when the
     /// provider says it has no such link (asked three times, waiting this, then twice this),
     /// before the create is taken as never having happened and is sent again.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub lookup_grace: Duration,
+    /// A link the provider still reports open this long after its expiry is asked once
+    /// more, then marked expired.
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_duration)]
+    pub expiry_grace: Duration,
     /// First pause between two status polls of a link; it doubles up to 60 s.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     pub poll_interval: Duration,
@@ -124,9 +157,61 @@ pub struct PollArgs {
 pub struct StatusArgs {
     /// Batch id: show its rows by state instead of the list of batches.
     pub batch: Option<String>,
-    /// Machine-readable JSON on stdout.
+}
+
+#[derive(Debug, Args)]
+pub struct RowsArgs {
+    pub batch: String,
+    /// Sheet rows to act on, e.g. 3,5-9 (default: every row the command applies to).
+    #[arg(long, value_name = "ROWS")]
+    pub rows: Option<RowSet>,
+    /// Act without asking (for schedulers).
     #[arg(long)]
-    pub json: bool,
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    #[command(flatten)]
+    pub rows: RowsArgs,
+    /// Row states to re-issue.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "failed,expired,cancelled,rejected"
+    )]
+    pub states: Vec<RowState>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtendArgs {
+    #[command(flatten)]
+    pub rows: RowsArgs,
+    /// New expiry date (YYYY-MM-DD); links expire at the end of that day in India.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub until: time::Date,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    pub batch: String,
+    /// Write CSV to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<time::Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s.trim(), format)
+        .map_err(|_| format!("'{s}' is not a date; write YYYY-MM-DD"))
 }
 
 #[derive(Debug, Args)]

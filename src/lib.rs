@@ -15,6 +15,7 @@ pub mod money;
 pub mod payout;
 pub mod progress;
 pub mod provider;
+pub mod redact;
 pub mod report;
 pub mod sandbox;
 pub mod sheet;

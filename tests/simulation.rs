@@ -682,3 +682,104 @@ fn a_thousand_rows_through_a_thirty_percent_fault_mix() {
         assert!(tally.faults > 300, "faults injected: {}", tally.faults);
     }
 }
+
+#[test]
+fn a_link_never_settled_by_the_provider_is_expired_after_its_grace() {
+    // The provider keeps reporting a link pending long after the expiry it gave: payrun
+    // asks once more after the grace period, then marks it expired. A link whose expiry
+    // is still ahead stays open. Days pass on a paused clock.
+    let dir = scratch();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let sim = InProcessSandbox::new(SandboxConfig {
+            claim_after: (
+                Duration::from_secs(90 * 86_400),
+                Duration::from_secs(90 * 86_400),
+            ),
+            expire_after: Duration::from_secs(90 * 86_400),
+            ..SandboxConfig::fast()
+        });
+        let today = payrun::validate::today_ist();
+        let mut rng = StdRng::seed_from_u64(7);
+        let rows: Vec<PayoutRow> = [1, 9]
+            .iter()
+            .enumerate()
+            .map(|(i, days)| PayoutRow {
+                expiry: Some((today + time::Duration::days(*days)).to_string()),
+                ..payout(i as u64, &mut rng)
+            })
+            .collect();
+        let path = dir.path().join("stuck.db");
+        let journal = Arc::new(Journal::open(&path).unwrap());
+        let batch = Batch {
+            id: "stuck".into(),
+            sheet_path: "s.csv".into(),
+            sheet_name: None,
+            sheet_sha256: "s".into(),
+            provider: ProviderKind::Paytm,
+            headers: vec![],
+            created_at: now_rfc3339(),
+            row_count: 2,
+            valid_count: 2,
+            total_paise: 0,
+        };
+        let import: Vec<ImportRow> = rows
+            .iter()
+            .map(|r| ImportRow {
+                row_no: r.row_no,
+                cells: vec![],
+                payout: Ok(r.clone()),
+            })
+            .collect();
+        journal.import(&batch, &import).unwrap();
+        let client = Client::Paytm(PaytmClient::with_transport(
+            PaytmConfig {
+                mid: SANDBOX_MID.into(),
+                merchant_key: SANDBOX_KEY.into(),
+                subwallet_guid: SANDBOX_SUBWALLET.into(),
+                base_url: "http://in-process".into(),
+                timeout: Duration::from_secs(2),
+            },
+            Transport::InProcess {
+                router: sim.router(),
+                timeout: Duration::from_secs(2),
+            },
+        ));
+        let rate: Rate = "10/s".parse().unwrap();
+        let engine = Engine::new(
+            Arc::clone(&journal),
+            Arc::new(client),
+            Arc::new(Pacer::new(rate, rate.default_burst())),
+            EngineOptions {
+                poll_for: Duration::from_secs(4 * 86_400),
+                poll_interval: (Duration::from_secs(60), Duration::from_secs(3600)),
+                expiry_grace: Duration::from_secs(86_400),
+                group_commit: false,
+                seed: Some(7),
+                ..EngineOptions::default()
+            },
+            CancellationToken::new(),
+            Progress::hidden(),
+        );
+        let outcome = engine.run("stuck").await.unwrap();
+        assert_eq!(outcome, Outcome::Incomplete, "the later link is still open");
+        let lines = journal.report_rows("stuck").unwrap();
+        assert_eq!(lines[0].row.state, RowState::Expired);
+        assert!(
+            lines[0]
+                .row
+                .provider_message
+                .as_deref()
+                .unwrap_or_default()
+                .contains("marked expired by payrun"),
+            "{:?}",
+            lines[0].row
+        );
+        assert_eq!(lines[1].row.state, RowState::Open);
+        assert!(sim.ledger().iter().all(|e| e.status == "PENDING"));
+    });
+}

@@ -1,16 +1,19 @@
 //! One function per subcommand, returning the exit code. This is the edge: errors from the
 //! modules arrive here as typed errors and leave as `anyhow` with context for a person.
 
+mod ops;
 mod run;
 mod status;
 
 pub mod intake;
 
 use crate::cli::{Cli, Command, SandboxArgs, ValidateArgs};
-use crate::journal::{Journal, RowState, Summary};
+use crate::journal::{Journal, JournalLock, RowState, Summary};
 use crate::sandbox::{self, SandboxConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Exit codes for schedulers (README, `--help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,14 +42,58 @@ impl Exit {
     }
 }
 
+/// The options every command shares.
+pub struct Global {
+    pub journal: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub json: bool,
+    pub wait_lock: Duration,
+}
+
+impl Global {
+    fn journal_path(&self, sandbox: bool) -> PathBuf {
+        journal_path(self.journal.clone(), sandbox)
+    }
+
+    /// An existing journal, opened under its lock (waiting up to `--wait-lock`).
+    async fn lock_existing(&self) -> anyhow::Result<(JournalLock, Arc<Journal>)> {
+        let path = self.journal_path(false);
+        if !path.exists() {
+            anyhow::bail!(
+                "journal {} does not exist; run a sheet first, or pass --journal",
+                path.display()
+            );
+        }
+        let lock = JournalLock::acquire_within(&path, self.wait_lock).await?;
+        Ok((lock, Arc::new(Journal::open(&path)?)))
+    }
+}
+
 pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
-    let journal = cli.journal.clone();
+    let g = Global {
+        journal: cli.journal.clone(),
+        config: cli.config.clone(),
+        json: cli.json,
+        wait_lock: cli.wait_lock,
+    };
     match cli.command {
-        Command::Validate(args) => validate(journal.as_deref(), &args),
-        Command::Run(args) => run::run(journal, cli.config.as_deref(), args).await,
-        Command::Poll(args) => run::poll(journal, cli.config.as_deref(), args).await,
-        Command::Status(args) => status::status(&journal_path(journal, false), &args),
-        Command::Report(args) => status::report(&journal_path(journal, false), &args),
+        Command::Validate(args) => validate(g.journal.as_deref(), &args),
+        Command::Run(args) => run::run(&g, args).await,
+        Command::Poll(args) => run::poll(&g, args).await,
+        Command::Status(args) => status::status(&g, &args),
+        Command::Report(args) => status::report(&g.journal_path(false), &args),
+        Command::Retry(args) => ops::retry(&g, args).await,
+        Command::Cancel(args) => ops::operate(&g, args, ops::Operation::Cancel).await,
+        Command::Resend(args) => ops::operate(&g, args, ops::Operation::Resend).await,
+        Command::Extend(args) => {
+            ops::operate(&g, args.rows, ops::Operation::Extend(args.until)).await
+        }
+        Command::Events(args) => ops::events(&g, &args),
+        Command::Completions(args) => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cli, "payrun", &mut std::io::stdout());
+            Ok(Exit::AllPaid)
+        }
         Command::Sandbox(args) => serve_sandbox(&args).await,
     }
 }

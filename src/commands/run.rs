@@ -1,7 +1,7 @@
 //! `payrun run` and `payrun poll`: set up the journal, the provider and the engine, run
 //! the batch, then write the report and choose the exit code.
 
-use super::{default_report_path, intake, journal_path, Exit};
+use super::{default_report_path, intake, Exit, Global};
 use crate::cli::{EngineArgs, PollArgs, RunArgs};
 use crate::config::{ProviderConfig, Settings};
 use crate::crashpoint;
@@ -18,20 +18,16 @@ use crate::sandbox::{
     SANDBOX_PAYU_CLIENT_SECRET, SANDBOX_PAYU_MERCHANT_ID, SANDBOX_SUBWALLET,
 };
 use anyhow::Context;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-const DEFAULT_RATE: &str = "5/s";
+pub(super) const DEFAULT_RATE: &str = "5/s";
 const SANDBOX_RATE: &str = "50/s";
 
-pub async fn run(
-    journal: Option<PathBuf>,
-    config: Option<&Path>,
-    args: RunArgs,
-) -> anyhow::Result<Exit> {
-    let journal_path = journal_path(journal, args.sandbox);
-    let _lock = JournalLock::acquire(&journal_path)?;
+pub async fn run(g: &Global, args: RunArgs) -> anyhow::Result<Exit> {
+    let journal_path = g.journal_path(args.sandbox);
+    let _lock = JournalLock::acquire_within(&journal_path, g.wait_lock).await?;
     let journal = Arc::new(Journal::open(&journal_path)?);
     let sandbox = if args.sandbox {
         let sim = SandboxConfig {
@@ -49,7 +45,7 @@ pub async fn run(
     // Settings are checked before anything is imported, so a missing key costs nothing.
     let provider = match &sandbox {
         Some(sb) => sandbox_config(sb, args.sheet.provider),
-        None => Settings::load(config)?.provider(args.sheet.provider)?,
+        None => Settings::load(g.config.as_deref())?.provider(args.sheet.provider)?,
     };
     let opened = intake::open(&args.sheet)?;
 
@@ -94,15 +90,16 @@ pub async fn run(
     } else {
         DEFAULT_RATE
     };
-    let exit = drive(
-        &journal,
-        &|_| Ok(provider.clone()),
-        &args.engine,
+    let exit = Drive {
+        journal: &journal,
+        providers: &|_| Ok(provider.clone()),
+        args: &args.engine,
         default_rate,
-        &[batch],
-        args.report.as_deref(),
-        true,
-    )
+        report_path: args.report.as_deref(),
+        create: true,
+        json: g.json,
+    }
+    .batches(&[batch])
     .await?;
     if let Some(sb) = sandbox {
         sb.shutdown().await;
@@ -110,140 +107,198 @@ pub async fn run(
     Ok(exit)
 }
 
-pub async fn poll(
-    journal: Option<PathBuf>,
-    config: Option<&Path>,
-    args: PollArgs,
-) -> anyhow::Result<Exit> {
-    let journal_path = journal_path(journal, false);
-    if !journal_path.exists() {
-        anyhow::bail!(
-            "journal {} does not exist; run a sheet first, or pass --journal",
-            journal_path.display()
-        );
-    }
-    let _lock = JournalLock::acquire(&journal_path)?;
-    let journal = Arc::new(Journal::open(&journal_path)?);
-    let settings = Settings::load(config)?;
+pub async fn poll(g: &Global, args: PollArgs) -> anyhow::Result<Exit> {
+    let (_lock, journal) = g.lock_existing().await?;
+    let settings = Settings::load(g.config.as_deref())?;
     let batches = match &args.batch {
-        Some(id) => vec![journal
-            .batch(id)?
-            .with_context(|| format!("no batch {id} in {}", journal_path.display()))?],
+        Some(id) => vec![super::status::find(&journal, id)?],
         None => journal.batches()?,
     };
-    drive(
-        &journal,
-        &|kind| settings.provider(kind),
-        &args.engine,
-        DEFAULT_RATE,
-        &batches,
-        None,
-        false,
-    )
+    Drive {
+        journal: &journal,
+        providers: &|kind| settings.provider(kind),
+        args: &args.engine,
+        default_rate: DEFAULT_RATE,
+        report_path: None,
+        create: false,
+        json: g.json,
+    }
+    .batches(&batches)
     .await
 }
 
-/// Runs the engine over `batches` (with `create`, sending what is queued; always
-/// reconciling and polling what is open), writes each batch's report, prints its summary,
-/// and returns the most serious exit code.
-async fn drive(
-    journal: &Arc<Journal>,
-    providers: &dyn Fn(ProviderKind) -> Result<ProviderConfig, crate::config::ConfigError>,
-    args: &EngineArgs,
-    default_rate: &str,
-    batches: &[Batch],
-    report_path: Option<&Path>,
-    create: bool,
-) -> anyhow::Result<Exit> {
-    let rate = args
-        .rate
-        .unwrap_or_else(|| default_rate.parse::<Rate>().expect("default rate parses"));
-    let pacer = Arc::new(Pacer::new(
-        rate,
-        args.burst.unwrap_or_else(|| rate.default_burst()),
-    ));
-    let stop = CancellationToken::new();
-    let on_signal = stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "interrupted: no new links will be created; finishing the requests in flight"
+/// How to run the engine over batches: with `create`, sending what is queued; always
+/// reconciling and polling what is open. Each batch's report is written and its summary
+/// printed (text, or one JSON document for all batches with `json`).
+pub(super) struct Drive<'a> {
+    pub journal: &'a Arc<Journal>,
+    pub providers: &'a dyn Fn(ProviderKind) -> Result<ProviderConfig, crate::config::ConfigError>,
+    pub args: &'a EngineArgs,
+    pub default_rate: &'a str,
+    pub report_path: Option<&'a Path>,
+    pub create: bool,
+    pub json: bool,
+}
+
+impl Drive<'_> {
+    /// Runs every batch and returns the most serious exit code.
+    pub async fn batches(&self, batches: &[Batch]) -> anyhow::Result<Exit> {
+        let Drive {
+            journal,
+            providers,
+            args,
+            default_rate,
+            report_path,
+            create,
+            json,
+        } = *self;
+        let rate = args
+            .rate
+            .unwrap_or_else(|| default_rate.parse::<Rate>().expect("default rate parses"));
+        let pacer = Arc::new(Pacer::new(
+            rate,
+            args.burst.unwrap_or_else(|| rate.default_burst()),
+        ));
+        let stop = CancellationToken::new();
+        let on_signal = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "interrupted: no new links will be created; finishing the requests in flight"
+                );
+                on_signal.cancel();
+            }
+        });
+        let opts = EngineOptions {
+            concurrency: args.concurrency.into(),
+            poll_for: args.poll_for,
+            not_found_grace: args.lookup_grace,
+            expiry_grace: args.expiry_grace,
+            poll_interval: (
+                args.poll_interval,
+                EngineOptions::default()
+                    .poll_interval
+                    .1
+                    .max(args.poll_interval),
+            ),
+            ..EngineOptions::default()
+        };
+        let mut worst = Exit::AllPaid;
+        let mut shown = Vec::new();
+        for batch in batches {
+            let summary = journal.summary(&batch.id)?;
+            let to_send = summary.rows(RowState::Queued)
+                + summary.rows(RowState::Sending)
+                + summary.rows(RowState::Unknown);
+            let unsettled = summary
+                .states
+                .iter()
+                .filter(|s| !s.state.is_terminal())
+                .map(|s| s.rows)
+                .sum();
+            if unsettled == 0 && !create {
+                // Nothing left to poll: the batch's report stands as written.
+                let exit = Exit::settled(&summary);
+                worst = worst.max(exit);
+                shown.push(Shown {
+                    batch: batch.clone(),
+                    summary,
+                    report: None,
+                    exit,
+                });
+                continue;
+            }
+            let progress = Progress::new(to_send, unsettled);
+            let client = Client::new(providers(batch.provider)?, &pacer)
+                .context("cannot set up the provider's HTTP client")?;
+            let engine = Engine::new(
+                Arc::clone(journal),
+                Arc::new(client),
+                Arc::clone(&pacer),
+                opts.clone(),
+                stop.clone(),
+                progress.clone(),
             );
-            on_signal.cancel();
-        }
-    });
-    let opts = EngineOptions {
-        concurrency: args.concurrency.into(),
-        poll_for: args.poll_for,
-        not_found_grace: args.lookup_grace,
-        poll_interval: (
-            args.poll_interval,
-            EngineOptions::default()
-                .poll_interval
-                .1
-                .max(args.poll_interval),
-        ),
-        ..EngineOptions::default()
-    };
-    let mut worst = Exit::AllPaid;
-    for batch in batches {
-        let summary = journal.summary(&batch.id)?;
-        let to_send = summary.rows(RowState::Queued)
-            + summary.rows(RowState::Sending)
-            + summary.rows(RowState::Unknown);
-        let unsettled = summary
-            .states
-            .iter()
-            .filter(|s| !s.state.is_terminal())
-            .map(|s| s.rows)
-            .sum();
-        if unsettled == 0 && !create {
-            continue; // nothing left to poll in this batch
-        }
-        let progress = Progress::new(to_send, unsettled);
-        let client = Client::new(providers(batch.provider)?, &pacer)
-            .context("cannot set up the provider's HTTP client")?;
-        let engine = Engine::new(
-            Arc::clone(journal),
-            Arc::new(client),
-            Arc::clone(&pacer),
-            opts.clone(),
-            stop.clone(),
-            progress.clone(),
-        );
-        let outcome = if create {
-            engine.run(&batch.id).await?
-        } else {
-            engine.poll(&batch.id).await?
-        };
-        progress.finish();
-        let path = report_path
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| default_report_path(Path::new(&batch.sheet_path)));
-        let summary = super::status::write_report(journal, batch, &path)?;
-        println!(
-            "{}\n{}",
-            super::status::heading(batch),
-            report::summary_text(&summary)
-        );
-        println!("report: {}", path.display());
-        let exit = match outcome {
-            Outcome::ProviderDown(why) => {
-                eprintln!("stopped: {why}");
-                Exit::ProviderDown
+            let outcome = if create {
+                engine.run(&batch.id).await?
+            } else {
+                engine.poll(&batch.id).await?
+            };
+            progress.finish();
+            let path = report_path
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| default_report_path(Path::new(&batch.sheet_path)));
+            let summary = super::status::write_report(journal, batch, &path)?;
+            let exit = exit_for(&outcome, &summary);
+            worst = worst.max(exit);
+            shown.push(Shown {
+                batch: batch.clone(),
+                summary,
+                report: Some(path),
+                exit,
+            });
+            if stop.is_cancelled() || exit == Exit::ProviderDown {
+                break;
             }
-            Outcome::Incomplete => {
-                eprintln!("links are still open or rows unresolved; run `payrun poll` later to follow them");
-                Exit::Incomplete
-            }
-            Outcome::Settled => Exit::settled(&summary),
-        };
-        worst = worst.max(exit);
-        if stop.is_cancelled() || exit == Exit::ProviderDown {
-            break;
         }
+        Shown::print(&shown, json)?;
+        Ok(worst)
     }
-    Ok(worst)
+}
+
+/// What a command says about one batch at its end.
+pub(super) struct Shown {
+    pub batch: Batch,
+    pub summary: crate::journal::Summary,
+    /// The report written, if any.
+    pub report: Option<std::path::PathBuf>,
+    pub exit: Exit,
+}
+
+impl Shown {
+    /// The batches' summaries on stdout: text, or one JSON array for schedulers.
+    pub fn print(all: &[Shown], json: bool) -> anyhow::Result<()> {
+        if json {
+            let docs: Vec<_> = all
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "batch": s.batch,
+                        "summary": s.summary,
+                        "report": s.report,
+                        "exit": s.exit as u8,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&docs)?);
+            return Ok(());
+        }
+        for s in all {
+            println!("{}", super::status::heading(&s.batch));
+            print!("{}", report::summary_text(&s.summary));
+            if let Some(path) = &s.report {
+                println!("report: {}", path.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The exit code for a batch the engine left in `outcome`, saying why on stderr.
+pub(super) fn exit_for(outcome: &Outcome, summary: &crate::journal::Summary) -> Exit {
+    match outcome {
+        Outcome::ProviderDown(why) => {
+            eprintln!("stopped: {why}");
+            Exit::ProviderDown
+        }
+        Outcome::Incomplete => {
+            eprintln!(
+                "links are still open or rows unresolved; run `payrun poll` later to follow them"
+            );
+            Exit::Incomplete
+        }
+        Outcome::Settled => Exit::settled(summary),
+    }
 }
 
 /// The built-in simulator's account for `provider`.

@@ -1,6 +1,6 @@
 //! `payrun status` and `payrun report`: read-only views of the journal. No network.
 
-use super::{default_report_path, Exit};
+use super::{default_report_path, Exit, Global};
 use crate::cli::{ReportArgs, StatusArgs};
 use crate::journal::{Batch, Journal, JournalError, RowState, Summary};
 use crate::money::Amount;
@@ -8,7 +8,8 @@ use crate::report;
 use anyhow::Context;
 use std::path::Path;
 
-pub fn status(journal_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
+pub fn status(g: &Global, args: &StatusArgs) -> anyhow::Result<Exit> {
+    let journal_path = &g.journal_path(false);
     let journal = open_existing(journal_path)?;
     let batches = match &args.batch {
         Some(id) => vec![find(&journal, id)?],
@@ -17,12 +18,20 @@ pub fn status(journal_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
     let mut views = Vec::new();
     for batch in batches {
         let summary = journal.summary(&batch.id)?;
-        views.push((batch, summary));
+        let next_poll = journal.next_poll_at(&batch.id)?.map(rfc3339_ms);
+        views.push((batch, summary, next_poll));
     }
-    if args.json {
+    if g.json {
         let json: Vec<_> = views
             .iter()
-            .map(|(b, s)| serde_json::json!({ "batch": b, "summary": s }))
+            .map(|(b, s, next)| {
+                serde_json::json!({
+                    "batch": b,
+                    "summary": s,
+                    "open_links": s.rows(RowState::Open),
+                    "next_poll_at": next,
+                })
+            })
             .collect();
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(Exit::AllPaid);
@@ -30,9 +39,15 @@ pub fn status(journal_path: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
     if views.is_empty() {
         println!("no batches in {}", journal_path.display());
     }
-    for (batch, summary) in &views {
+    for (batch, summary, next_poll) in &views {
         println!("{}", heading(batch));
         print!("{}", report::summary_text(summary));
+        if let Some(next) = next_poll {
+            println!(
+                "open links: {}  next poll due: {next}",
+                summary.rows(RowState::Open)
+            );
+        }
         if args.batch.is_some() {
             print_rows(&journal, batch)?;
         }
@@ -96,7 +111,7 @@ pub fn write_report(journal: &Journal, batch: &Batch, path: &Path) -> anyhow::Re
     Ok(summary)
 }
 
-fn open_existing(path: &Path) -> anyhow::Result<Journal> {
+pub(super) fn open_existing(path: &Path) -> anyhow::Result<Journal> {
     if !path.exists() {
         anyhow::bail!(
             "journal {} does not exist; pass --journal PATH",
@@ -106,7 +121,18 @@ fn open_existing(path: &Path) -> anyhow::Result<Journal> {
     Ok(Journal::open(path)?)
 }
 
-fn find(journal: &Journal, id: &str) -> anyhow::Result<Batch> {
+/// Unix milliseconds as an RFC 3339 UTC time.
+fn rfc3339_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+pub(super) fn find(journal: &Journal, id: &str) -> anyhow::Result<Batch> {
     journal.batch(id)?.with_context(|| {
         format!(
             "no batch {id} in {}; `payrun status` lists the batches",

@@ -3,11 +3,13 @@
 //! before the next request about that row. Stages live in their own files.
 
 mod create;
+mod operate;
 mod pacer;
 mod poll;
 mod reconcile;
 mod recorder;
 
+pub use operate::Operation;
 pub use pacer::{backoff, Pacer, Rate};
 
 use crate::journal::{now_ms, Attempt, Journal, JournalError, RowState, Update};
@@ -43,6 +45,9 @@ pub struct EngineOptions {
     /// Pause after a first "not found" for a create that may have happened; the second
     /// pause is twice as long. Only then is the create taken as never having happened.
     pub not_found_grace: Duration,
+    /// How long after its expiry a link the provider still reports open (or cannot
+    /// answer for) is asked about once more and then marked expired.
+    pub expiry_grace: Duration,
 }
 
 impl Default for EngineOptions {
@@ -56,6 +61,7 @@ impl Default for EngineOptions {
             group_commit: true,
             seed: None,
             not_found_grace: Duration::from_secs(10),
+            expiry_grace: Duration::from_secs(86_400),
         }
     }
 }
@@ -161,6 +167,11 @@ impl<P: Provider> Engine<P> {
         } else {
             Outcome::Settled
         })
+    }
+
+    /// Why the engine stopped working, if the provider refused or failed it.
+    pub fn stopped(&self) -> Option<String> {
+        self.down.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn proceeding(&self) -> bool {

@@ -2,8 +2,8 @@
 //! interval, until every link is settled, the deadline passes or the run stops.
 
 use super::{Engine, EngineError};
-use crate::journal::{Attempt, JournalError, Update};
-use crate::provider::{Lookup, Provider, ProviderError};
+use crate::journal::{Attempt, JournalError, RowState, Update};
+use crate::provider::{LinkState, Lookup, Provider, ProviderError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -48,13 +48,42 @@ impl<P: Provider> Engine<P> {
         Ok(())
     }
 
+    /// Whether the attempt's link expired more than `expiry_grace` ago.
+    fn overdue(&self, attempt: &Attempt) -> bool {
+        let grace = self.opts.expiry_grace.as_millis() as i64;
+        attempt
+            .expires_at
+            .is_some_and(|at| self.now_ms() > at.saturating_add(grace))
+    }
+
     async fn poll_one(&self, attempt: &Attempt) -> Result<(), JournalError> {
         if !self.proceeding() {
             return Ok(());
         }
         self.pacer.ready().await;
         let later = |polls: u32| self.now_ms() + self.poll_delay(polls).as_millis() as i64;
-        match self.status_call(attempt).await {
+        let lookup = self.status_call(attempt).await;
+        if self.overdue(attempt)
+            && !matches!(&lookup, Ok(Lookup::Found(i)) if i.state != LinkState::Open)
+            && !matches!(lookup, Err(ProviderError::Fatal { .. }))
+        {
+            // This poll was the last ask: a link long past its expiry cannot be paid.
+            let message = "marked expired by payrun: the link's expiry passed more than the grace period ago and the provider still gave no final status";
+            self.recorder
+                .record(
+                    attempt.id,
+                    &Update {
+                        state: Some(RowState::Expired),
+                        message: Some(message),
+                        count_poll: true,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            self.progress.moved(attempt.state, RowState::Expired);
+            return Ok(());
+        }
+        match lookup {
             Ok(Lookup::Found(info)) => {
                 self.record_link(attempt, &info, true).await?;
             }

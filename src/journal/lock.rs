@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("journal {journal} is in use by another payrun process (lock file {lock}); wait for it to finish, or use another --journal")]
+    #[error("journal {journal} is in use by another payrun process (lock file {lock}); wait for it to finish, pass --wait-lock 10m, or use another --journal")]
     Busy { journal: PathBuf, lock: PathBuf },
     #[error("cannot create the lock file {lock}: {source}")]
     Io {
@@ -50,6 +50,25 @@ impl JournalLock {
         file.set_len(0).map_err(io)?;
         writeln!(file, "{}", std::process::id()).map_err(io)?;
         Ok(JournalLock { _file: file })
+    }
+}
+
+impl JournalLock {
+    /// As `acquire`, but while another process holds the lock, tries again for up to `wait`
+    /// (a scheduled run that starts while the previous one still finishes).
+    pub async fn acquire_within(
+        journal: &Path,
+        wait: std::time::Duration,
+    ) -> Result<JournalLock, LockError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match JournalLock::acquire(journal) {
+                Err(LockError::Busy { .. }) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                other => return other,
+            }
+        }
     }
 }
 

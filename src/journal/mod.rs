@@ -3,9 +3,11 @@
 //! regenerated from it. One connection, behind a mutex that is never held across an await.
 
 mod lock;
+mod ops;
 mod state;
 
 pub use lock::{JournalLock, LockError};
+pub use ops::{Event, Latest, Requeue, RowSet};
 pub use state::RowState;
 
 use crate::payout::{PayoutRow, ProviderKind};
@@ -15,7 +17,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE batches (
@@ -80,6 +82,9 @@ CREATE TRIGGER events_append_only_d BEFORE DELETE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 ";
 
+/// v2: when each link expires, as the provider said (Unix milliseconds).
+const SCHEMA_V2: &str = "ALTER TABLE attempts ADD COLUMN expires_at INTEGER;";
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("journal {path}: {source}")]
@@ -131,6 +136,8 @@ pub struct Attempt {
     pub link_id: Option<String>,
     pub polls: u32,
     pub requests: u32,
+    /// When the link expires (Unix milliseconds), once the provider said.
+    pub expires_at: Option<i64>,
 }
 
 /// An attempt claimed for a create request: the row to send, with this attempt's order id.
@@ -274,14 +281,16 @@ impl Journal {
                 known: SCHEMA_VERSION,
             });
         }
-        if version < 1 {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| self.err(e))?;
-            tx.execute_batch(SCHEMA_V1).map_err(|e| self.err(e))?;
-            tx.pragma_update(None, "user_version", 1)
-                .map_err(|e| self.err(e))?;
-            tx.commit().map_err(|e| self.err(e))?;
+        for (to, sql) in [(1, SCHEMA_V1), (2, SCHEMA_V2)] {
+            if version < to {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| self.err(e))?;
+                tx.execute_batch(sql).map_err(|e| self.err(e))?;
+                tx.pragma_update(None, "user_version", to)
+                    .map_err(|e| self.err(e))?;
+                tx.commit().map_err(|e| self.err(e))?;
+            }
         }
         Ok(())
     }
@@ -474,6 +483,7 @@ impl Journal {
                             link_id: r.get(3)?,
                             polls: r.get(4)?,
                             requests: r.get::<_, u32>(5)? + 1,
+                            expires_at: None,
                         },
                         r.get::<_, Option<String>>(6)?.unwrap_or_default(),
                     ))
@@ -550,7 +560,7 @@ impl Journal {
     fn query_attempts(&self, tail: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<Attempt>> {
         let conn = self.conn();
         let sql = format!(
-            "SELECT id, row_no, order_id, state, link_id, polls, requests FROM attempts {tail}"
+            "SELECT id, row_no, order_id, state, link_id, polls, requests, expires_at FROM attempts {tail}"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let raw = stmt
@@ -563,23 +573,27 @@ impl Journal {
                     r.get::<_, Option<String>>(4)?,
                     r.get::<_, u32>(5)?,
                     r.get::<_, u32>(6)?,
+                    r.get::<_, Option<i64>>(7)?,
                 ))
             })
             .map_err(|e| self.err(e))?
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
         raw.into_iter()
-            .map(|(id, row_no, order_id, state, link_id, polls, requests)| {
-                Ok(Attempt {
-                    id,
-                    row_no: row_no as u64,
-                    state: state.parse().map_err(|m: String| self.corrupt(m))?,
-                    order_id,
-                    link_id,
-                    polls,
-                    requests,
-                })
-            })
+            .map(
+                |(id, row_no, order_id, state, link_id, polls, requests, expires_at)| {
+                    Ok(Attempt {
+                        id,
+                        row_no: row_no as u64,
+                        state: state.parse().map_err(|m: String| self.corrupt(m))?,
+                        order_id,
+                        link_id,
+                        polls,
+                        requests,
+                        expires_at,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -635,7 +649,8 @@ impl Journal {
                 provider_status = COALESCE(?5, provider_status),
                 provider_code = COALESCE(?6, provider_code),
                 provider_message = COALESCE(?7, provider_message),
-                next_poll_at = ?8, polls = polls + ?9, updated_at = ?10
+                next_poll_at = ?8, polls = polls + ?9, updated_at = ?10,
+                expires_at = COALESCE(?11, expires_at)
              WHERE id = ?1",
             params![
                 attempt_id,
@@ -652,6 +667,7 @@ impl Journal {
                 },
                 u.count_poll as i64,
                 now_rfc3339(),
+                info.and_then(|i| i.expires_at),
             ],
         )
         .map_err(e)?;
@@ -801,7 +817,8 @@ fn insert_event(
         kind,
         from.map(RowState::as_str),
         to.map(RowState::as_str),
-        detail,
+        // Provider messages can quote a phone or an e-mail: the trail keeps them masked.
+        crate::redact::mask_contacts(detail),
     ])?;
     Ok(())
 }
@@ -871,6 +888,7 @@ mod tests {
 
     fn info(state: LinkState) -> LinkInfo {
         LinkInfo {
+            expires_at: None,
             state,
             link_id: Some("L1".into()),
             link_url: Some("https://l/1".into()),

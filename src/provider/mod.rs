@@ -36,6 +36,8 @@ pub struct LinkInfo {
     pub provider_status: Option<String>,
     pub code: Option<String>,
     pub message: Option<String>,
+    /// When the link expires (Unix milliseconds), when the provider says.
+    pub expires_at: Option<i64>,
 }
 
 /// Result of a status lookup by order id.
@@ -67,6 +69,16 @@ pub enum ProviderError {
     /// Credentials or checksum refused, or configuration broken: the whole batch would fail.
     #[error("provider refused our credentials ({code}): {message}")]
     Fatal { code: String, message: String },
+}
+
+/// The end of `date` in India (23:59:59 IST) in Unix milliseconds: when a link dated
+/// `date` expires.
+pub(crate) fn end_of_day_ist_ms(date: time::Date) -> i64 {
+    date.with_hms(23, 59, 59)
+        .expect("a valid time")
+        .assume_offset(time::macros::offset!(+5:30))
+        .unix_timestamp()
+        * 1000
 }
 
 /// A `Retryable` error: nothing happened at the provider.

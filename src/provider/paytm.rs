@@ -362,6 +362,16 @@ fn link_info(env: &Envelope) -> LinkInfo {
         provider_status,
         code: Some(env.code.clone()).filter(|c| !c.is_empty()),
         message: Some(env.message.clone()).filter(|m| !m.is_empty()),
+        expires_at: env
+            .field("expiryDate")
+            .and_then(|d| {
+                time::Date::parse(
+                    &d,
+                    time::macros::format_description!("[year]-[month]-[day]"),
+                )
+                .ok()
+            })
+            .map(super::end_of_day_ist_ms),
     }
 }
 

@@ -347,7 +347,31 @@ fn link_info(env: &Envelope, default_status: &str) -> LinkInfo {
         }),
         code: env.code.clone(),
         message: Some(env.message.clone()).filter(|m| !m.is_empty()),
+        expires_at: env.field("expiryDate").and_then(|t| parse_timestamp_ms(&t)),
     }
+}
+
+/// PayU's timestamps, `2021-07-21T12:19:04.882+0000` or `2021-07-23T10:00:49.778Z`, in Unix
+/// milliseconds.
+fn parse_timestamp_ms(t: &str) -> Option<i64> {
+    let (local, offset) = match t.strip_suffix('Z') {
+        Some(local) => (local, time::UtcOffset::UTC),
+        None => {
+            let (local, zone) = t.split_at(t.len().checked_sub(5)?);
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            let hours: i8 = zone.get(1..3)?.parse().ok()?;
+            let minutes: i8 = zone.get(3..5)?.parse().ok()?;
+            let offset = time::UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()?;
+            (local, offset)
+        }
+    };
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]"
+    );
+    let at = time::PrimitiveDateTime::parse(local, format)
+        .ok()?
+        .assume_offset(offset);
+    Some((at.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
 /// `yyyy-MM-dd'T'HH:mm:ss.000Z` for the last second of `date` in India, as PayU expects.
@@ -488,6 +512,7 @@ impl PayuClient {
                     provider_status: Some(code.clone()),
                     code: Some(code),
                     message: Some(message),
+                    expires_at: None,
                 }))
             }
             Err(e) => Err(e),
@@ -946,6 +971,17 @@ mod tests {
         ] {
             assert_eq!(link_state(smart, transfer), state, "{smart}/{transfer:?}");
         }
+    }
+
+    #[test]
+    fn payu_timestamps() {
+        assert_eq!(
+            parse_timestamp_ms("1970-01-01T00:00:01.500+0000"),
+            Some(1500)
+        );
+        assert_eq!(parse_timestamp_ms("1970-01-01T05:30:00.000+0530"), Some(0));
+        assert_eq!(parse_timestamp_ms("1970-01-01T00:00:02.000Z"), Some(2000));
+        assert_eq!(parse_timestamp_ms("soon"), None);
     }
 
     #[test]
