@@ -5,7 +5,7 @@
 
 use payrun::cli::SheetArgs;
 use payrun::commands::intake;
-use payrun::journal::{now_rfc3339, Batch, Journal};
+use payrun::journal::Journal;
 use payrun::payout::ProviderKind;
 use payrun::sandbox::{SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};
 use std::io::{BufRead, BufReader, Write};
@@ -41,24 +41,11 @@ fn main() {
         provider: ProviderKind::Paytm,
         comment: None,
     };
-    let intake = intake::read(&args, None).expect("intake");
     let journal = Journal::open(&journal_path).expect("journal");
-    let batch = Batch {
-        id: intake.batch_id.clone(),
-        sheet_path: sheet.display().to_string(),
-        sheet_name: None,
-        sheet_sha256: intake.sheet_sha256.clone(),
-        provider: ProviderKind::Paytm,
-        headers: intake.headers.clone(),
-        created_at: now_rfc3339(),
-        row_count: rows,
-        valid_count: rows,
-        total_paise: intake.total().paise(),
-    };
-    journal
-        .import(&batch, &intake.import_rows())
-        .expect("import");
-    drop((intake, journal));
+    let opened = intake::open(&args).expect("open sheet");
+    let (_, batch) = intake::import(opened, &args, &journal, false).expect("import");
+    assert!(batch.is_some(), "generated rows are valid");
+    drop(journal);
     let conn = rusqlite::Connection::open(&journal_path).expect("open");
     conn.execute_batch(&format!(
         "UPDATE attempts SET state = 'paid', link_id = 'L' || id WHERE row_no > {open} + 1;

@@ -1,9 +1,9 @@
-//! Intake: sheet -> validated rows ready for the journal, with the issues and control
-//! totals that `validate` prints and `run` checks. Shared by both commands so they can
-//! never disagree about a row.
+//! Intake: sheet -> validated rows, streamed one at a time into the journal (`run`) or
+//! only counted (`validate`), with the issues and control totals both print. Shared by both
+//! commands so they can never disagree about a row. Memory holds the issues, never the rows.
 
 use crate::cli::SheetArgs;
-use crate::journal::{ImportRow, Journal, JournalError};
+use crate::journal::{now_rfc3339, Batch, Journal, JournalError};
 use crate::money::Amount;
 use crate::payout::PayoutRow;
 use crate::sheet::{self, Sheet, SheetError};
@@ -25,6 +25,7 @@ pub enum IntakeError {
     Journal(#[from] JournalError),
 }
 
+/// What validating a whole sheet found: its identity, control totals and every issue.
 pub struct Intake {
     pub sheet_path: PathBuf,
     pub sheet_name: Option<String>,
@@ -33,7 +34,11 @@ pub struct Intake {
     /// resumes the same batch.
     pub batch_id: String,
     pub headers: Vec<String>,
-    pub rows: Vec<Checked>,
+    pub rows: u64,
+    pub valid: u64,
+    pub total: Amount,
+    pub issues: Vec<RowIssue>,
+    invalid: u64,
 }
 
 /// One sheet row after validation.
@@ -45,55 +50,17 @@ pub struct Checked {
 }
 
 impl Intake {
-    pub fn issues(&self) -> impl Iterator<Item = &RowIssue> {
-        self.rows
-            .iter()
-            .filter_map(|r| r.result.as_ref().err())
-            .flatten()
-    }
-
-    pub fn valid(&self) -> impl Iterator<Item = &PayoutRow> {
-        self.rows.iter().filter_map(|r| r.result.as_ref().ok())
-    }
-
     pub fn invalid_count(&self) -> u64 {
-        self.rows.iter().filter(|r| r.result.is_err()).count() as u64
-    }
-
-    pub fn total(&self) -> Amount {
-        Amount::from_paise(self.valid().map(|p| p.amount.paise()).sum())
+        self.invalid
     }
 
     /// Control totals as `validate` prints them.
     pub fn totals_text(&self) -> String {
         format!(
             "rows: {}  valid: {}  invalid: {}  total amount of valid rows: {}",
-            self.rows.len(),
-            self.valid().count(),
-            self.invalid_count(),
-            self.total()
+            self.rows, self.valid, self.invalid, self.total
         )
     }
-
-    pub fn import_rows(&self) -> Vec<ImportRow> {
-        self.rows
-            .iter()
-            .map(|r| ImportRow {
-                row_no: r.row_no,
-                cells: r.cells.clone(),
-                payout: r
-                    .result
-                    .clone()
-                    .map_err(|issues| issues.iter().map(ToString::to_string).collect()),
-            })
-            .collect()
-    }
-}
-
-/// Reads and validates the whole sheet. `journal`, when given, is checked for order ids
-/// that another batch already used.
-pub fn read(args: &SheetArgs, journal: Option<&Journal>) -> Result<Intake, IntakeError> {
-    check(open(args)?, args, journal)
 }
 
 /// A sheet opened (hashed, header read) but not yet validated, and its batch id: enough to
@@ -114,11 +81,87 @@ pub fn open(args: &SheetArgs) -> Result<Opened, IntakeError> {
     Ok(Opened { sheet, batch_id })
 }
 
-/// Validates every row of an opened sheet.
-pub fn check(
+/// Validates every row of the sheet without keeping any; `journal`, when given, is asked
+/// whether a row's order id is already used.
+pub fn validate(args: &SheetArgs, journal: Option<&Journal>) -> Result<Intake, IntakeError> {
+    stream(open(args)?, args, |checked| {
+        if let (Some(journal), Ok(p)) = (journal, &checked.result) {
+            if let Some(other) = journal.used_by(&p.order_id)? {
+                checked.result = Err(vec![used_issue(
+                    checked.row_no,
+                    &p.order_id,
+                    &other,
+                    journal,
+                )]);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Validates the sheet and imports it into `journal` as a new batch, in one transaction.
+/// With invalid rows and without `skip_invalid`, nothing is kept: the returned intake says
+/// why, and `None` says no batch was made.
+pub fn import(
     opened: Opened,
     args: &SheetArgs,
-    journal: Option<&Journal>,
+    journal: &Journal,
+    skip_invalid: bool,
+) -> Result<(Intake, Option<Batch>), IntakeError> {
+    let sheet = &opened.sheet;
+    let batch = Batch {
+        id: opened.batch_id.clone(),
+        sheet_path: sheet.path.display().to_string(),
+        sheet_name: sheet.sheet_name.clone(),
+        sheet_sha256: sheet.sha256.clone(),
+        provider: args.provider,
+        headers: sheet.headers.clone(),
+        created_at: now_rfc3339(),
+        row_count: 0,
+        valid_count: 0,
+        total_paise: 0,
+    };
+    let mut importer = journal.importer(&batch)?;
+    let intake = stream(opened, args, |checked| {
+        if let Ok(p) = &checked.result {
+            if let Some(other) = importer.used_by(&p.order_id)? {
+                checked.result = Err(vec![used_issue(
+                    checked.row_no,
+                    &p.order_id,
+                    &other,
+                    journal,
+                )]);
+            }
+        }
+        let payout = checked.result.as_ref().map_err(|issues| {
+            issues
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        importer.row(checked.row_no, &checked.cells, payout)?;
+        Ok(())
+    })?;
+    if intake.invalid_count() > 0 && !skip_invalid {
+        return Ok((intake, None)); // dropping the importer rolls the batch back
+    }
+    importer.finish()?;
+    let batch = Batch {
+        row_count: intake.rows,
+        valid_count: intake.valid,
+        total_paise: intake.total.paise(),
+        ..batch
+    };
+    Ok((intake, Some(batch)))
+}
+
+/// Validates the opened sheet row by row, handing each row to `sink` (which may find a
+/// valid row invalid after all), and totals what the sink leaves.
+fn stream(
+    opened: Opened,
+    args: &SheetArgs,
+    mut sink: impl FnMut(&mut Checked) -> Result<(), IntakeError>,
 ) -> Result<Intake, IntakeError> {
     let Opened { sheet, batch_id } = opened;
     let columns = Columns::from_headers(&sheet.headers, args.provider).map_err(|error| {
@@ -150,55 +193,53 @@ pub fn check(
             batch_key: batch_id.clone(),
         },
     );
-    let mut rows = Vec::new();
-    for raw in sheet.rows {
-        let raw = raw?;
-        rows.push(Checked {
-            row_no: raw.row_no,
-            cells: raw.cells.iter().map(|c| c.to_text()).collect(),
-            result: validator.check(&raw),
-        });
-    }
-    if let Some(journal) = journal {
-        reject_used_order_ids(journal, &batch_id, &mut rows)?;
-    }
-    Ok(Intake {
+    let mut intake = Intake {
         sheet_path: sheet.path,
         sheet_name: sheet.sheet_name,
         sheet_sha256: sheet.sha256,
         batch_id,
         headers: sheet.headers,
-        rows,
-    })
+        rows: 0,
+        valid: 0,
+        total: Amount::from_paise(0),
+        issues: Vec::new(),
+        invalid: 0,
+    };
+    let mut total = 0i64;
+    for raw in sheet.rows {
+        let raw = raw?;
+        let mut checked = Checked {
+            row_no: raw.row_no,
+            cells: raw.cells.iter().map(|c| c.to_text()).collect(),
+            result: validator.check(&raw),
+        };
+        sink(&mut checked)?;
+        intake.rows += 1;
+        match checked.result {
+            Ok(p) => {
+                intake.valid += 1;
+                total += p.amount.paise();
+            }
+            Err(issues) => {
+                intake.invalid += 1;
+                intake.issues.extend(issues);
+            }
+        }
+    }
+    intake.total = Amount::from_paise(total);
+    Ok(intake)
 }
 
 /// An order id is the idempotency key: one used by another batch would make the provider
 /// treat this row as a duplicate of someone else's payout.
-fn reject_used_order_ids(
-    journal: &Journal,
-    batch_id: &str,
-    rows: &mut [Checked],
-) -> Result<(), JournalError> {
-    let taken = journal.order_ids_elsewhere(
-        batch_id,
-        rows.iter()
-            .filter_map(|r| r.result.as_ref().ok())
-            .map(|p| p.order_id.as_str()),
-    )?;
-    for row in rows.iter_mut() {
-        let Ok(p) = &row.result else { continue };
-        if taken.contains(&p.order_id) {
-            row.result = Err(vec![RowIssue {
-                row_no: row.row_no,
-                column: "order id".into(),
-                code: "order_id.used",
-                message: format!(
-                    "order id '{}' was already used by another batch in {}; give this row a new reference",
-                    p.order_id,
-                    journal.path().display()
-                ),
-            }]);
-        }
+fn used_issue(row_no: u64, order_id: &str, batch: &str, journal: &Journal) -> RowIssue {
+    RowIssue {
+        row_no,
+        column: "order id".into(),
+        code: "order_id.used",
+        message: format!(
+            "order id '{order_id}' is already used by batch {batch} in {}; give this row a new reference",
+            journal.path().display()
+        ),
     }
-    Ok(())
 }

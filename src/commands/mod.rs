@@ -123,8 +123,8 @@ fn validate(journal: Option<&Path>, args: &ValidateArgs) -> anyhow::Result<Exit>
     } else {
         None
     };
-    let intake = intake::read(&args.sheet, journal.as_ref())?;
-    for issue in intake.issues() {
+    let intake = intake::validate(&args.sheet, journal.as_ref())?;
+    for issue in &intake.issues {
         println!("{issue}");
     }
     println!("{}: {}", intake.sheet_path.display(), intake.totals_text());

@@ -6,7 +6,7 @@ use crate::cli::{EngineArgs, PollArgs, RunArgs};
 use crate::config::{ProviderConfig, Settings};
 use crate::crashpoint;
 use crate::engine::{Engine, EngineOptions, Outcome, Pacer, Rate};
-use crate::journal::{now_rfc3339, Batch, Journal, JournalLock, RowState};
+use crate::journal::{Batch, Journal, JournalLock, RowState};
 use crate::payout::ProviderKind;
 use crate::progress::Progress;
 use crate::provider::paytm::PaytmConfig;
@@ -57,28 +57,15 @@ pub async fn run(g: &Global, args: RunArgs) -> anyhow::Result<Exit> {
             batch
         }
         None => {
-            let intake = intake::check(opened, &args.sheet, Some(&journal))?;
-            if intake.invalid_count() > 0 && !args.skip_invalid {
-                for issue in intake.issues() {
+            let (intake, batch) = intake::import(opened, &args.sheet, &journal, args.skip_invalid)?;
+            let Some(batch) = batch else {
+                for issue in &intake.issues {
                     eprintln!("{issue}");
                 }
                 eprintln!("{}: {}", intake.sheet_path.display(), intake.totals_text());
                 eprintln!("nothing was sent: fix the rows above, or pass --skip-invalid to pay only the valid rows");
                 return Ok(Exit::Input);
-            }
-            let batch = Batch {
-                id: intake.batch_id.clone(),
-                sheet_path: intake.sheet_path.display().to_string(),
-                sheet_name: intake.sheet_name.clone(),
-                sheet_sha256: intake.sheet_sha256.clone(),
-                provider: args.sheet.provider,
-                headers: intake.headers.clone(),
-                created_at: now_rfc3339(),
-                row_count: intake.rows.len() as u64,
-                valid_count: intake.valid().count() as u64,
-                total_paise: intake.total().paise(),
             };
-            journal.import(&batch, &intake.import_rows())?;
             crashpoint::hit(crashpoint::AFTER_IMPORT);
             eprintln!("batch {}: {}", batch.id, intake.totals_text());
             batch

@@ -2,10 +2,12 @@
 //! Every state change is committed here before the engine acts on it; the report is
 //! regenerated from it. One connection, behind a mutex that is never held across an await.
 
+mod import;
 mod lock;
 mod ops;
 mod state;
 
+pub use import::Importer;
 pub use lock::{JournalLock, LockError};
 pub use ops::{Event, Latest, Requeue, RowSet};
 pub use state::RowState;
@@ -13,7 +15,6 @@ pub use state::RowState;
 use crate::payout::{PayoutRow, ProviderKind};
 use crate::provider::LinkInfo;
 use rusqlite::{params, Connection, TransactionBehavior};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -352,102 +353,9 @@ impl Journal {
             .collect()
     }
 
-    /// Of `order_ids`, those already used by another batch in this journal.
-    pub fn order_ids_elsewhere<'a>(
-        &self,
-        batch_id: &str,
-        order_ids: impl IntoIterator<Item = &'a str>,
-    ) -> Result<HashSet<String>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached("SELECT 1 FROM attempts WHERE order_id = ?1 AND batch_id <> ?2")
-            .map_err(|e| self.err(e))?;
-        let mut taken = HashSet::new();
-        for id in order_ids {
-            if stmt
-                .exists(params![id, batch_id])
-                .map_err(|e| self.err(e))?
-            {
-                taken.insert(id.to_string());
-            }
-        }
-        Ok(taken)
-    }
-
-    /// Imports a batch and all its rows in one transaction: either the whole sheet is in
-    /// the journal, or none of it. Valid rows get attempt 1 in `queued`.
-    pub fn import(&self, batch: &Batch, rows: &[ImportRow]) -> Result<()> {
-        let mut conn = self.conn();
-        let e = |source| self.err(source);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(e)?;
-        tx.execute(
-            "INSERT INTO batches (id, sheet_path, sheet_name, sheet_sha256, provider, headers,
-                created_at, row_count, valid_count, total_paise)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                batch.id,
-                batch.sheet_path,
-                batch.sheet_name,
-                batch.sheet_sha256,
-                batch.provider.as_str(),
-                serde_json::to_string(&batch.headers).unwrap_or_default(),
-                batch.created_at,
-                batch.row_count as i64,
-                batch.valid_count as i64,
-                batch.total_paise,
-            ],
-        )
-        .map_err(e)?;
-        {
-            let mut row_stmt = tx
-                .prepare("INSERT INTO rows (batch_id, row_no, cells, payout, issues) VALUES (?1, ?2, ?3, ?4, ?5)")
-                .map_err(e)?;
-            let mut attempt_stmt = tx
-                .prepare(
-                    "INSERT INTO attempts (batch_id, row_no, attempt_no, order_id, state, amount_paise, updated_at)
-                     VALUES (?1, ?2, 1, ?3, 'queued', ?4, ?5)",
-                )
-                .map_err(e)?;
-            let now = now_rfc3339();
-            for row in rows {
-                let cells = serde_json::to_string(&row.cells).unwrap_or_default();
-                let (payout, issues) = match &row.payout {
-                    Ok(p) => (serde_json::to_string(p).ok(), None),
-                    Err(issues) => (None, Some(issues.join("; "))),
-                };
-                row_stmt
-                    .execute(params![batch.id, row.row_no as i64, cells, payout, issues])
-                    .map_err(e)?;
-                if let Ok(p) = &row.payout {
-                    attempt_stmt
-                        .execute(params![
-                            batch.id,
-                            row.row_no as i64,
-                            p.order_id,
-                            p.amount.paise(),
-                            now
-                        ])
-                        .map_err(e)?;
-                }
-            }
-        }
-        insert_event(
-            &tx,
-            &batch.id,
-            None,
-            None,
-            "import",
-            None,
-            None,
-            &format!(
-                "{} rows ({} valid) from {}",
-                batch.row_count, batch.valid_count, batch.sheet_path
-            ),
-        )
-        .map_err(e)?;
-        tx.commit().map_err(e)
+    /// The batch that already uses `order_id`, if any.
+    pub fn used_by(&self, order_id: &str) -> Result<Option<String>> {
+        used_by(&self.conn(), order_id).map_err(|e| self.err(e))
     }
 
     /// Moves up to `limit` queued attempts to `sending` in one transaction and returns them,
@@ -794,6 +702,13 @@ pub struct ReportLine {
     pub amount_paise: i64,
 }
 
+fn used_by(conn: &Connection, order_id: &str) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached("SELECT batch_id FROM attempts WHERE order_id = ?1")?
+        .query_row(params![order_id], |r| r.get(0))
+        .optional()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn insert_event(
     conn: &Connection,
@@ -1000,9 +915,8 @@ mod tests {
     fn order_ids_of_other_batches_are_found_and_import_is_all_or_nothing() {
         let (_d, j) = open();
         import(&j, "b1");
-        let taken = j.order_ids_elsewhere("b2", ["ORD2", "ORD9"]).unwrap();
-        assert_eq!(taken, HashSet::from(["ORD2".to_string()]));
-        assert!(j.order_ids_elsewhere("b1", ["ORD2"]).unwrap().is_empty());
+        assert_eq!(j.used_by("ORD2").unwrap().as_deref(), Some("b1"));
+        assert_eq!(j.used_by("ORD9").unwrap(), None);
         // Same order ids in a second batch violate uniqueness: nothing of it may remain.
         let rows = vec![ImportRow {
             row_no: 2,
