@@ -7,7 +7,9 @@ use crate::journal::{now_rfc3339, Batch, Journal, JournalError};
 use crate::money::Amount;
 use crate::payout::PayoutRow;
 use crate::sheet::{self, Sheet, SheetError};
-use crate::validate::{batch_key, today_ist, ColumnError, Columns, RowIssue, Rules, Validator};
+use crate::validate::{
+    batch_key, derived_order_id, today_ist, ColumnError, Columns, RowIssue, Rules, Validator,
+};
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +126,14 @@ pub fn import(
     let mut importer = journal.importer(&batch)?;
     let intake = stream(opened, args, |checked| {
         if let Ok(p) = &checked.result {
-            if let Some(other) = importer.used_by(&p.order_id)? {
+            // A derived id holds this batch's key: no other batch can have used it.
+            let derived = p.order_id == derived_order_id(&batch.id, checked.row_no);
+            let used = if derived {
+                None
+            } else {
+                importer.used_by(&p.order_id)?
+            };
+            if let Some(other) = used {
                 checked.result = Err(vec![used_issue(
                     checked.row_no,
                     &p.order_id,

@@ -3,8 +3,10 @@
 //! Owns: choosing the worksheet, mapping calamine values to `Cell`, and Excel row numbers.
 //!
 //! The file is read into memory once and both hashed and parsed from those bytes, so the
-//! hash always describes exactly what was read. The chosen worksheet is loaded whole (calamine
-//! has no streaming range API for every format); rows are then handed out one at a time.
+//! hash always describes exactly what was read. An `.xlsx`/`.xlsm` worksheet is streamed:
+//! a reader thread walks its cells and hands rows over a bounded channel, so memory holds
+//! the compressed file and the shared strings, not the sheet. Other formats have no
+//! streaming reader in calamine: their worksheet is loaded whole, then handed out row by row.
 //! Row numbers are the real Excel row numbers: when rows above the header are empty the
 //! header is not row 1.
 
@@ -22,9 +24,24 @@ pub(super) fn open(path: &Path, ext: &str, wanted: Option<&str>) -> Result<Sheet
         source,
     })?;
     let sha256 = hex_digest(Sha256::new_with_prefix(&bytes));
-    let mut workbook = open_workbook(path, ext, bytes)?;
+    let workbook = open_workbook(path, ext, bytes)?;
     let sheet_names = workbook.sheet_names();
     let name = pick_sheet(path, &workbook, wanted)?;
+    let mut workbook = match workbook {
+        calamine::Sheets::Xlsx(book) => {
+            let (header_row, headers, rows) = stream(path, book, &name)?;
+            return Ok(Sheet {
+                path: path.to_path_buf(),
+                sheet_name: Some(name),
+                sheet_names,
+                sha256,
+                headers,
+                header_row,
+                rows,
+            });
+        }
+        other => other,
+    };
     let range = workbook
         .worksheet_range(&name)
         .map_err(|e| SheetError::Malformed {
@@ -163,6 +180,145 @@ fn datetime_cell(dt: &ExcelDateTime) -> Cell {
     }
 }
 
+type Rows = Box<dyn Iterator<Item = Result<RawRow, SheetError>> + Send>;
+
+/// What the reader thread hands over.
+enum Streamed {
+    Header(u64, Vec<String>),
+    Row(Result<RawRow, SheetError>),
+}
+
+/// Starts the reader thread for worksheet `name` and waits for its header.
+fn stream(
+    path: &Path,
+    book: calamine::Xlsx<Cursor<Vec<u8>>>,
+    name: &str,
+) -> Result<(u64, Vec<String>, Rows), SheetError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    let (path_buf, name_owned) = (path.to_path_buf(), name.to_string());
+    std::thread::spawn(move || read_cells(path_buf, book, &name_owned, tx));
+    let empty = || SheetError::Empty {
+        path: path.to_path_buf(),
+    };
+    match rx.recv().map_err(|_| empty())? {
+        Streamed::Header(row_no, headers) => {
+            let rows = rx.into_iter().filter_map(|m| match m {
+                Streamed::Row(row) => Some(row),
+                Streamed::Header(..) => None,
+            });
+            Ok((row_no, headers, Box::new(rows)))
+        }
+        Streamed::Row(Err(e)) => Err(e),
+        Streamed::Row(Ok(_)) => Err(empty()),
+    }
+}
+
+/// The reader thread: cells come in row order; each finished non-empty row is sent, the
+/// first as the header. It stops when the receiver is gone.
+fn read_cells(
+    path: PathBuf,
+    mut book: calamine::Xlsx<Cursor<Vec<u8>>>,
+    name: &str,
+    tx: std::sync::mpsc::SyncSender<Streamed>,
+) {
+    let malformed = |e: calamine::XlsxError| SheetError::Malformed {
+        path: path.clone(),
+        message: format!("cannot read sheet '{name}': {e}"),
+    };
+    let mut cells = match book.worksheet_cells_reader(name) {
+        Ok(cells) => cells,
+        Err(e) => {
+            let _ = tx.send(Streamed::Row(Err(malformed(e))));
+            return;
+        }
+    };
+    let origin_col = cells.dimensions().start.1;
+    let mut width = None;
+    let mut row: Option<u32> = None;
+    let mut buf: Vec<Cell> = Vec::new();
+    let send_row = |row: u32, buf: &mut Vec<Cell>, width: &mut Option<usize>| -> bool {
+        let cells = std::mem::take(buf);
+        if cells.iter().all(Cell::is_empty) {
+            return true;
+        }
+        let row_no = u64::from(row) + 1;
+        let message = match *width {
+            None => {
+                let headers = trim_headers(
+                    cells
+                        .iter()
+                        .map(|c| c.to_text().trim().to_string())
+                        .collect(),
+                );
+                *width = Some(headers.len());
+                Streamed::Header(row_no, headers)
+            }
+            Some(width) => Streamed::Row(fit_to_header(&path, origin_col, width, row_no, cells)),
+        };
+        tx.send(message).is_ok()
+    };
+    loop {
+        match cells.next_cell() {
+            Ok(Some(cell)) => {
+                let (r, c) = cell.get_position();
+                if let Some(prev) = row.filter(|&prev| prev != r) {
+                    if !send_row(prev, &mut buf, &mut width) {
+                        return;
+                    }
+                }
+                row = Some(r);
+                let col = c.saturating_sub(origin_col) as usize;
+                if buf.len() <= col {
+                    buf.resize(col + 1, Cell::Empty);
+                }
+                buf[col] = to_cell(&Data::from(cell.get_value().clone()));
+            }
+            Ok(None) => {
+                if let Some(r) = row {
+                    send_row(r, &mut buf, &mut width);
+                }
+                return;
+            }
+            Err(e) => {
+                let _ = tx.send(Streamed::Row(Err(malformed(e))));
+                return;
+            }
+        }
+    }
+}
+
+/// A data row cut or padded to the header's width; a value beyond it is an error naming
+/// the cell, because it usually means the row is shifted.
+fn fit_to_header(
+    path: &Path,
+    origin_col: u32,
+    width: usize,
+    row_no: u64,
+    mut cells: Vec<Cell>,
+) -> Result<RawRow, SheetError> {
+    if let Some((i, extra)) = cells
+        .iter()
+        .enumerate()
+        .skip(width)
+        .find(|(_, c)| !c.is_empty())
+    {
+        let cell = format!(
+            "{}{row_no}",
+            column_letters(origin_col.saturating_add(i as u32))
+        );
+        return Err(SheetError::Malformed {
+            path: path.to_path_buf(),
+            message: format!(
+                "cell {cell} holds '{}' but its column has no header; row {row_no} may be \
+                 shifted: delete the value or give the column a header",
+                extra.to_text()
+            ),
+        });
+    }
+    cells.resize(width, Cell::Empty);
+    Ok(RawRow { row_no, cells })
+}
+
 /// `A`, `B`, ..., `Z`, `AA`, ... for a zero-based column index.
 fn column_letters(mut col: u32) -> String {
     let mut letters = Vec::new();
@@ -230,29 +386,14 @@ impl XlsxRows {
         None
     }
 
-    fn fit_to_header(&self, rel: usize, mut cells: Vec<Cell>) -> Result<RawRow, SheetError> {
-        let row_no = self.row_no(rel);
-        if let Some((i, extra)) = cells
-            .iter()
-            .enumerate()
-            .skip(self.width)
-            .find(|(_, c)| !c.is_empty())
-        {
-            let cell = format!(
-                "{}{row_no}",
-                column_letters(self.origin.1.saturating_add(i as u32))
-            );
-            return Err(SheetError::Malformed {
-                path: self.path.clone(),
-                message: format!(
-                    "cell {cell} holds '{}' but its column has no header; row {row_no} may be \
-                     shifted: delete the value or give the column a header",
-                    extra.to_text()
-                ),
-            });
-        }
-        cells.truncate(self.width);
-        Ok(RawRow { row_no, cells })
+    fn fit_to_header(&self, rel: usize, cells: Vec<Cell>) -> Result<RawRow, SheetError> {
+        fit_to_header(
+            &self.path,
+            self.origin.1,
+            self.width,
+            self.row_no(rel),
+            cells,
+        )
     }
 }
 
