@@ -277,7 +277,8 @@ pub struct Validator {
     rules: Rules,
     policy: Policy,
     /// Upper-cased order id -> first row that used it.
-    seen: HashMap<String, u64>,
+    /// `id_key` of each order id the sheet gives -> first row that used it.
+    seen: HashMap<u64, u64>,
 }
 
 /// A problem found by a field parser, before it is placed in a row and column.
@@ -381,18 +382,20 @@ impl Validator {
         if phone == Some(None) && email == Some(None) {
             rc.push(Field::Phone, contact_required(policy));
         }
-        let order_id =
-            order_id.map(|id| id.unwrap_or_else(|| derived_order_id(&rules.batch_key, row.row_no)));
-        if let Some(id) = &order_id {
-            let first = *self
-                .seen
-                .entry(id.to_ascii_uppercase())
-                .or_insert(row.row_no);
+        // Derived ids hold their row number, so only the sheet's own ids can repeat: with
+        // each other, or with the id derived for another row.
+        if let Some(Some(id)) = &order_id {
+            let first = match derived_row(&rules.batch_key, id) {
+                Some(other) => other,
+                None => *self.seen.entry(id_key(id)).or_insert(row.row_no),
+            };
             if first != row.row_no {
                 rc.push(Field::OrderId, duplicate_order_id(id, first));
             }
         }
 
+        let order_id =
+            order_id.map(|id| id.unwrap_or_else(|| derived_order_id(&rules.batch_key, row.row_no)));
         let payout = (|| {
             Some(PayoutRow {
                 row_no: row.row_no,
@@ -419,6 +422,28 @@ impl Validator {
             }]),
         }
     }
+}
+
+/// The row whose derived id `id` is, if it is one (compared ignoring case).
+fn derived_row(batch_key: &str, id: &str) -> Option<u64> {
+    let prefix = format!("PR{batch_key}N");
+    let head = id.get(..prefix.len())?;
+    if !head.eq_ignore_ascii_case(&prefix) {
+        return None;
+    }
+    id[prefix.len()..].parse().ok()
+}
+
+/// A 64-bit digest of an order id, ignoring case: a million ids cost 16 MB, not 100. Two
+/// ids sharing a digest (odds about 1 in 10^13 per pair) would be refused as duplicates,
+/// never paid twice.
+fn id_key(id: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::hash::DefaultHasher::new();
+    for b in id.bytes() {
+        h.write_u8(b.to_ascii_uppercase());
+    }
+    h.finish()
 }
 
 /// `PR` + batch key + `N` + row number: deterministic and alphanumeric; with a 16-character

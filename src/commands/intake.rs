@@ -6,7 +6,7 @@ use crate::cli::SheetArgs;
 use crate::journal::{now_rfc3339, Batch, Journal, JournalError};
 use crate::money::Amount;
 use crate::payout::PayoutRow;
-use crate::sheet::{self, Sheet, SheetError};
+use crate::sheet::{self, Cell, Sheet, SheetError};
 use crate::validate::{
     batch_key, derived_order_id, today_ist, ColumnError, Columns, RowIssue, Rules, Validator,
 };
@@ -217,10 +217,11 @@ fn stream(
     let mut total = 0i64;
     for raw in sheet.rows {
         let raw = raw?;
+        let result = validator.check(&raw);
         let mut checked = Checked {
             row_no: raw.row_no,
-            cells: raw.cells.iter().map(|c| c.to_text()).collect(),
-            result: validator.check(&raw),
+            cells: raw.cells.into_iter().map(Cell::into_text).collect(),
+            result,
         };
         sink(&mut checked)?;
         intake.rows += 1;

@@ -50,6 +50,14 @@ impl Cell {
         }
     }
 
+    /// As `to_text`, reusing a text cell's string.
+    pub fn into_text(self) -> String {
+        match self {
+            Cell::Text(t) => t,
+            other => other.to_text(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         matches!(self, Cell::Empty)
     }
