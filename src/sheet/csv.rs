@@ -1,6 +1,10 @@
 //! Streaming reader for delimited text sheets (`.csv`, `.txt`).
 //!
-//! Owns: BOM stripping, delimiter sniffing, ragged-row detection and row numbering.
+//! Owns: encodings, BOM stripping, delimiter sniffing, ragged-row detection and row numbering.
+//!
+//! Encodings: UTF-8 with or without BOM is streamed. UTF-16 (a BOM, as Excel's "Unicode
+//! Text" writes) and, for text that is not valid UTF-8, Windows-1252 (Excel's "CSV (Comma
+//! delimited)" on Windows) are decoded whole in memory first: rare, and never ambiguous.
 //!
 //! Row numbers are the Excel row a person sees when opening the file in Excel: every record
 //! is one row even when a quoted field spans several lines, and blank lines count as (empty)
@@ -9,8 +13,8 @@
 //! and that row.
 //!
 //! The file is read twice: once to hash it, once to parse it. The parse pass hashes again and
-//! fails at the end if the bytes changed in between, so rows are never imported under the
-//! identity of different content.
+//! fails at the end (when decoding: before parsing) if the bytes changed in between, so rows
+//! are never imported under the identity of different content.
 
 use super::{hex_digest, trim_headers, Cell, RawRow, Sheet, SheetError};
 use sha2::{Digest, Sha256};
@@ -34,7 +38,22 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-type Source = BufReader<HashingReader<File>>;
+/// What the CSV parser reads: the file as it is (UTF-8), or its text decoded to UTF-8.
+enum Input {
+    Utf8(HashingReader<File>),
+    Decoded(std::io::Cursor<Vec<u8>>),
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Input::Utf8(r) => r.read(buf),
+            Input::Decoded(r) => r.read(buf),
+        }
+    }
+}
+
+type Source = BufReader<Input>;
 
 pub(super) fn open(path: &Path) -> Result<Sheet, SheetError> {
     let io_err = |source| SheetError::Io {
@@ -46,33 +65,40 @@ pub(super) fn open(path: &Path) -> Result<Sheet, SheetError> {
         path: path.to_path_buf(),
         message: message.into(),
     };
-    if scan.prefix.starts_with(b"\xFF\xFE") || scan.prefix.starts_with(b"\xFE\xFF") {
-        return Err(malformed(
-            "the file is UTF-16 text (Excel's \"Unicode Text\"); in Excel use Save As \"CSV UTF-8 (Comma delimited)\"",
-        ));
-    }
-    if scan.prefix.contains(&b'\r') && !scan.prefix.contains(&b'\n') {
+    let utf16 = scan.prefix.starts_with(b"\xFF\xFE") || scan.prefix.starts_with(b"\xFE\xFF");
+    if scan.prefix.contains(&b'\r') && !scan.prefix.contains(&b'\n') && !utf16 {
         return Err(malformed(
             "lines end with CR only (old Mac format); in Excel use Save As \"CSV UTF-8 (Comma delimited)\"",
         ));
     }
-    let bom_len = if scan.prefix.starts_with(UTF8_BOM) {
+    let (mut source, text_len, last_byte) = if scan.utf8 && !utf16 {
+        let file = File::open(path).map_err(io_err)?;
+        let input = Input::Utf8(HashingReader {
+            inner: file,
+            hasher: Sha256::new(),
+        });
+        (BufReader::new(input), scan.len, scan.last_byte)
+    } else {
+        let text = decode(path, &scan, utf16)?;
+        let (len, last) = (text.len() as u64, text.last().copied());
+        (
+            BufReader::new(Input::Decoded(std::io::Cursor::new(text))),
+            len,
+            last,
+        )
+    };
+    source.fill_buf().map_err(io_err)?;
+    let bom_len = if source.buffer().starts_with(UTF8_BOM) {
         UTF8_BOM.len()
     } else {
         0
     };
-
-    let file = File::open(path).map_err(io_err)?;
-    let mut source = BufReader::new(HashingReader {
-        inner: file,
-        hasher: Sha256::new(),
-    });
-    source.fill_buf().map_err(io_err)?;
+    let delimiter = sniff_delimiter(&source.buffer()[bom_len..]);
     source.consume(bom_len);
     let reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .delimiter(sniff_delimiter(&scan.prefix[bom_len..]))
+        .delimiter(delimiter)
         // Only LF ends a record, so CRLF and LF files count lines alike; the CR left at the
         // end of a last field is trimmed like any other whitespace.
         .terminator(::csv::Terminator::Any(b'\n'))
@@ -82,8 +108,8 @@ pub(super) fn open(path: &Path) -> Result<Sheet, SheetError> {
         path: path.to_path_buf(),
         reader,
         expected_sha256: scan.sha256.clone(),
-        end_offset: scan.len.saturating_sub(bom_len as u64),
-        ends_with_newline: scan.last_byte == Some(b'\n'),
+        end_offset: text_len.saturating_sub(bom_len as u64),
+        ends_with_newline: last_byte == Some(b'\n'),
         record: ::csv::StringRecord::new(),
         width: 0,
         last_row_no: 0,
@@ -107,8 +133,42 @@ struct Scan {
     sha256: String,
     len: u64,
     last_byte: Option<u8>,
-    /// The first bytes, for BOM and delimiter detection.
+    /// The first bytes, for BOM and line-end detection.
     prefix: Vec<u8>,
+    /// Whether the whole file is valid UTF-8.
+    utf8: bool,
+}
+
+/// The file's text as UTF-8: UTF-16 by its BOM, anything else that is not UTF-8 as
+/// Windows-1252. The bytes decoded must be the bytes hashed.
+fn decode(path: &Path, scan: &Scan, utf16: bool) -> Result<Vec<u8>, SheetError> {
+    let bytes = std::fs::read(path).map_err(|source| SheetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if hex_digest(Sha256::new_with_prefix(&bytes)) != scan.sha256 {
+        return Err(SheetError::Malformed {
+            path: path.to_path_buf(),
+            message: "the file changed while it was being read; close any program writing it and run again".into(),
+        });
+    }
+    let fallback = if utf16 {
+        encoding_rs::UTF_16LE
+    } else {
+        encoding_rs::WINDOWS_1252
+    };
+    // `decode` follows a BOM (UTF-16 LE or BE) and strips it.
+    let (text, used, malformed) = fallback.decode(&bytes);
+    if malformed {
+        return Err(SheetError::Malformed {
+            path: path.to_path_buf(),
+            message: format!(
+                "the file is not valid {} text; in Excel use Save As \"CSV UTF-8 (Comma delimited)\"",
+                used.name()
+            ),
+        });
+    }
+    Ok(text.into_owned().into_bytes())
 }
 
 fn scan_file(path: &Path) -> std::io::Result<Scan> {
@@ -121,7 +181,10 @@ fn scan_file(path: &Path) -> std::io::Result<Scan> {
         len: 0,
         last_byte: None,
         prefix: Vec::new(),
+        utf8: true,
     };
+    // The end of a chunk may cut a character in two: its first bytes wait for the next.
+    let mut pending: Vec<u8> = Vec::new();
     loop {
         let n = match file.read(&mut buf) {
             Ok(0) => break,
@@ -131,22 +194,33 @@ fn scan_file(path: &Path) -> std::io::Result<Scan> {
         };
         let chunk = &buf[..n];
         hasher.update(chunk);
+        if scan.utf8 {
+            pending.extend_from_slice(chunk);
+            match std::str::from_utf8(&pending) {
+                Ok(_) => pending.clear(),
+                Err(e) if e.error_len().is_none() => {
+                    pending.drain(..e.valid_up_to());
+                }
+                Err(_) => scan.utf8 = false,
+            }
+        }
         let room = PREFIX_LEN.saturating_sub(scan.prefix.len());
         scan.prefix.extend_from_slice(&chunk[..room.min(n)]);
         scan.len += n as u64;
         scan.last_byte = chunk.last().copied();
     }
+    scan.utf8 &= pending.is_empty();
     scan.sha256 = hex_digest(hasher);
     Ok(scan)
 }
 
 /// Picks the delimiter that occurs most in the first line (Excel's "Text (Tab delimited)"
-/// `.txt` and semicolon CSVs from some locales); comma when none occurs.
+/// `.txt`, semicolon CSVs from some locales, pipes from bank portals); comma when none occurs.
 fn sniff_delimiter(start: &[u8]) -> u8 {
     let first_line = start.split(|b| *b == b'\n').next().unwrap_or_default();
     let count = |d: u8| first_line.iter().filter(|b| **b == d).count();
     let mut best = (count(b','), b',');
-    for d in [b'\t', b';'] {
+    for d in [b'\t', b';', b'|'] {
         if count(d) > best.0 {
             best = (count(d), d);
         }
@@ -248,7 +322,10 @@ impl CsvRows {
 
     /// Fails if the bytes just parsed are not the bytes that were hashed at open.
     fn check_unchanged(&self) -> Result<(), SheetError> {
-        let parsed = hex_digest(self.reader.get_ref().get_ref().hasher.clone());
+        let Input::Utf8(input) = self.reader.get_ref().get_ref() else {
+            return Ok(()); // decoded text was checked before parsing
+        };
+        let parsed = hex_digest(input.hasher.clone());
         if parsed == self.expected_sha256 {
             Ok(())
         } else {
@@ -488,22 +565,13 @@ mod tests {
     }
 
     #[test]
-    fn empty_file_and_non_utf8_are_errors() {
+    fn an_empty_file_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = write(&dir, "empty.csv", b"\xEF\xBB\xBF\n , \n");
         assert!(matches!(
             sheet::open(&path, None),
             Err(SheetError::Empty { .. })
         ));
-        let path = write(&dir, "latin1.csv", b"name,phone\nJos\xE9,9876543210\n");
-        let rows = read_all(sheet::open(&path, None).expect("open"));
-        let err = rows[0]
-            .as_ref()
-            .err()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        assert!(err.contains("text at line 2 is not UTF-8"), "{err}");
-        assert_eq!(rows.len(), 1);
     }
 
     #[test]
@@ -531,20 +599,58 @@ mod tests {
     }
 
     #[test]
-    fn utf16_and_cr_only_files_are_rejected_with_advice() {
+    fn utf16_windows_1252_and_pipes_are_read_cr_only_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = write(&dir, "u.txt", b"\xFF\xFEp\x00h\x00");
-        let err = sheet::open(&path, None)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("UTF-16") && err.contains("CSV UTF-8"), "{err}");
+        let utf16 = |big_endian: bool| {
+            let text = "Name\tPhone\r\nJosé\t9876543210\r\n";
+            let mut bytes = if big_endian {
+                vec![0xFE, 0xFF]
+            } else {
+                vec![0xFF, 0xFE]
+            };
+            for unit in text.encode_utf16() {
+                let pair = if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                };
+                bytes.extend_from_slice(&pair);
+            }
+            bytes
+        };
+        for (name, bytes) in [
+            ("le.txt", utf16(false)),
+            ("be.txt", utf16(true)),
+            ("ansi.csv", b"Name,Phone\nJos\xE9,9876543210\n".to_vec()),
+            (
+                "pipes.csv",
+                "Name|Phone\nJosé|9876543210\n".as_bytes().to_vec(),
+            ),
+        ] {
+            let path = write(&dir, name, &bytes);
+            let sheet = sheet::open(&path, None).expect(name);
+            assert_eq!(sheet.headers, ["Name", "Phone"], "{name}");
+            let rows = read_all(sheet);
+            let row = rows[0].as_ref().expect(name);
+            assert_eq!(row.row_no, 2, "{name}");
+            assert_eq!(
+                row.cells,
+                [text_cell("José"), text_cell("9876543210")],
+                "{name}"
+            );
+        }
         let path = write(&dir, "mac.csv", b"phone,amount\r9876543210,5\r");
         let err = sheet::open(&path, None)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("CR only"), "{err}");
+        let path = write(&dir, "odd.txt", b"\xFF\xFEp\x00h");
+        let err = sheet::open(&path, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("not valid UTF-16"), "{err}");
     }
 
     #[test]
