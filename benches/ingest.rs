@@ -81,6 +81,7 @@ fn child(phase: &str, file: &Path) {
         sheet_name: None,
         provider: ProviderKind::Paytm,
         comment: None,
+        strict: false,
     };
     let t = Instant::now();
     match phase {
@@ -104,7 +105,8 @@ fn child(phase: &str, file: &Path) {
             let db = file.with_extension(format!("{}.db", std::process::id()));
             let journal = Journal::open(&db).expect("journal");
             let opened = intake::open(&args).expect("open");
-            let (intake, batch) = intake::import(opened, &args, &journal, false).expect("import");
+            let (intake, batch) =
+                intake::import(opened, &args, &journal, &Default::default()).expect("import");
             assert!(batch.is_some(), "{:?}", intake.issues.first());
         }
         other => panic!("unknown phase {other}"),

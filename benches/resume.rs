@@ -40,10 +40,11 @@ fn main() {
         sheet_name: None,
         provider: ProviderKind::Paytm,
         comment: None,
+        strict: false,
     };
     let journal = Journal::open(&journal_path).expect("journal");
     let opened = intake::open(&args).expect("open sheet");
-    let (_, batch) = intake::import(opened, &args, &journal, false).expect("import");
+    let (_, batch) = intake::import(opened, &args, &journal, &Default::default()).expect("import");
     assert!(batch.is_some(), "generated rows are valid");
     drop(journal);
     let conn = rusqlite::Connection::open(&journal_path).expect("open");

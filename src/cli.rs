@@ -87,12 +87,20 @@ pub struct SheetArgs {
     /// providers require one.
     #[arg(long, value_name = "TEXT")]
     pub comment: Option<String>,
+    /// Treat warnings (the same phone and amount twice, a phone paid in the last 30 days,
+    /// an amount far above the sheet's median) as errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub sheet: SheetArgs,
+    /// Write the invalid rows, in the sheet's own columns plus an `error` column, to this
+    /// .csv or .xlsx file: fix it and feed it back.
+    #[arg(long, value_name = "PATH")]
+    pub errors: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +115,16 @@ pub struct RunArgs {
     /// Pay the valid rows even when some rows are invalid (they are reported as invalid).
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Refuse to start unless the sheet has exactly this many rows to pay (as `validate`
+    /// counts its valid rows).
+    #[arg(long, value_name = "N")]
+    pub expect_rows: Option<u64>,
+    /// Refuse to start unless the rows to pay total exactly this amount (e.g. 478516.19).
+    #[arg(long, value_name = "AMOUNT", value_parser = parse_amount)]
+    pub expect_total: Option<crate::money::Amount>,
+    /// Refuse to start unless the valid rows have this digest (as `validate` prints it).
+    #[arg(long, value_name = "DIGEST")]
+    pub expect_digest: Option<String>,
     /// Run against the built-in simulator, started in-process, instead of the provider.
     #[arg(long)]
     pub sandbox: bool,
@@ -205,6 +223,10 @@ pub struct EventsArgs {
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
+}
+
+fn parse_amount(s: &str) -> Result<crate::money::Amount, String> {
+    crate::money::Amount::parse(s.trim()).map_err(|e| format!("'{s}': {e}"))
 }
 
 /// Parses `YYYY-MM-DD`.

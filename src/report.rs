@@ -70,6 +70,61 @@ pub fn write(
     }
 }
 
+/// Writes a plain table (`.csv` or `.xlsx` by extension), every cell as neutralised text:
+/// `validate --errors`.
+pub fn write_table(
+    path: &Path,
+    headers: &[String],
+    rows: &[Vec<String>],
+) -> Result<(), ReportError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let bytes = match ext.as_deref() {
+        Some("csv") => {
+            let mut w = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(Vec::new());
+            let csv_err = |source| ReportError::Csv {
+                path: path.into(),
+                source,
+            };
+            for line in std::iter::once(headers).chain(rows.iter().map(Vec::as_slice)) {
+                w.write_record(line.iter().map(|c| neutralise(c).into_owned()))
+                    .map_err(csv_err)?;
+            }
+            w.into_inner()
+                .map_err(|e| csv_err(csv::Error::from(e.into_error())))?
+        }
+        Some("xlsx") => {
+            let xlsx = |source| ReportError::Xlsx {
+                path: path.into(),
+                source,
+            };
+            let mut book = Workbook::new();
+            let bold = Format::new().set_bold();
+            let sheet = book.add_worksheet();
+            for (c, h) in headers.iter().enumerate() {
+                sheet
+                    .write_string_with_format(0, c as u16, neutralise(h), &bold)
+                    .map_err(xlsx)?;
+            }
+            for (r, row) in rows.iter().enumerate() {
+                for (c, cell) in row.iter().enumerate() {
+                    sheet
+                        .write_string((r + 1) as u32, c as u16, neutralise(cell))
+                        .map_err(xlsx)?;
+                }
+            }
+            sheet.set_freeze_panes(1, 0).map_err(xlsx)?;
+            book.save_to_buffer().map_err(xlsx)?
+        }
+        _ => return Err(ReportError::Extension { path: path.into() }),
+    };
+    write_atomically(path, &bytes)
+}
+
 /// Where a CSV report's summary goes: `payouts.report.csv` -> `payouts.report.summary.csv`.
 pub fn summary_path(report: &Path) -> PathBuf {
     report.with_extension("summary.csv")

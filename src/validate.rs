@@ -351,6 +351,11 @@ impl Validator {
         }
     }
 
+    /// The header of `field`'s column as the file spells it, or the field's name.
+    pub fn header(&self, field: Field) -> &str {
+        self.columns.header(field).unwrap_or(field.name())
+    }
+
     /// Validates one row; keeps the set of order ids seen so far for in-sheet uniqueness.
     /// An order id is remembered even when other cells of its row are wrong, so the second
     /// use of it is still reported after the first row is fixed.

@@ -8,8 +8,9 @@ use crate::money::Amount;
 use crate::payout::PayoutRow;
 use crate::sheet::{self, Cell, Sheet, SheetError};
 use crate::validate::{
-    batch_key, derived_order_id, today_ist, ColumnError, Columns, RowIssue, Rules, Validator,
+    batch_key, derived_order_id, today_ist, ColumnError, Columns, Field, RowIssue, Rules, Validator,
 };
+use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,59 @@ pub enum IntakeError {
     },
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error("{0}; nothing was sent: check the sheet against what was approved")]
+    Totals(String),
+}
+
+/// What `run` requires of a sheet before it pays it.
+#[derive(Debug, Clone, Default)]
+pub struct Checks {
+    /// Pay the valid rows even when some are invalid.
+    pub skip_invalid: bool,
+    /// Warnings block like errors.
+    pub strict: bool,
+    pub expect: Expect,
+}
+
+/// Control totals the approver signed (`--expect-rows`, `--expect-total`, `--expect-digest`).
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    pub rows: Option<u64>,
+    pub total: Option<Amount>,
+    pub digest: Option<String>,
+}
+
+impl Expect {
+    /// Whether a batch of `rows` valid rows totalling `total` (with `digest`, when known)
+    /// is what was approved.
+    pub fn check(&self, rows: u64, total: Amount, digest: Option<&str>) -> Result<(), IntakeError> {
+        let mut differ = Vec::new();
+        if self.rows.is_some_and(|r| r != rows) {
+            differ.push(format!(
+                "{rows} rows to pay, not {}",
+                self.rows.unwrap_or_default()
+            ));
+        }
+        if self.total.is_some_and(|t| t != total) {
+            differ.push(format!(
+                "a total of {total}, not {}",
+                self.total.unwrap_or(total)
+            ));
+        }
+        if let (Some(wanted), Some(digest)) = (&self.digest, digest) {
+            if !wanted.eq_ignore_ascii_case(digest) {
+                differ.push(format!("digest {digest}, not {wanted}"));
+            }
+        }
+        if differ.is_empty() {
+            Ok(())
+        } else {
+            Err(IntakeError::Totals(format!(
+                "the sheet has {}",
+                differ.join(" and ")
+            )))
+        }
+    }
 }
 
 /// What validating a whole sheet found: its identity, control totals and every issue.
@@ -39,9 +93,29 @@ pub struct Intake {
     pub rows: u64,
     pub valid: u64,
     pub total: Amount,
+    /// 12 hex characters of SHA-256 over each valid row's number, payee (name, phone,
+    /// e-mail) and amount: two sheets with the same digest pay the same people the same
+    /// amounts, whatever their format.
+    pub digest: String,
     pub issues: Vec<RowIssue>,
+    /// Likely mistakes that do not make a row invalid (`--strict` makes them block).
+    pub warnings: Vec<RowIssue>,
+    /// The invalid rows as they were read, with their issues, for `validate --errors`.
+    pub invalid_rows: Vec<InvalidRow>,
     invalid: u64,
 }
+
+/// An invalid row in the sheet's own columns, and what is wrong with it.
+pub struct InvalidRow {
+    pub row_no: u64,
+    pub cells: Vec<String>,
+    pub error: String,
+}
+
+/// A warning's threshold: an amount this many times the sheet's median.
+const FAR_ABOVE_MEDIAN: i64 = 10;
+/// How far back `validate` looks for payments to the same phone.
+const RECENT_DAYS: i64 = 30;
 
 /// One sheet row after validation.
 pub struct Checked {
@@ -59,8 +133,8 @@ impl Intake {
     /// Control totals as `validate` prints them.
     pub fn totals_text(&self) -> String {
         format!(
-            "rows: {}  valid: {}  invalid: {}  total amount of valid rows: {}",
-            self.rows, self.valid, self.invalid, self.total
+            "rows: {}  valid: {}  invalid: {}  total amount of valid rows: {}  digest: {}",
+            self.rows, self.valid, self.invalid, self.total, self.digest
         )
     }
 }
@@ -86,7 +160,11 @@ pub fn open(args: &SheetArgs) -> Result<Opened, IntakeError> {
 /// Validates every row of the sheet without keeping any; `journal`, when given, is asked
 /// whether a row's order id is already used.
 pub fn validate(args: &SheetArgs, journal: Option<&Journal>) -> Result<Intake, IntakeError> {
-    stream(open(args)?, args, |checked| {
+    let recent = match journal {
+        Some(j) => j.phones_paid_since(RECENT_DAYS)?,
+        None => Default::default(),
+    };
+    stream(open(args)?, args, &recent, |checked| {
         if let (Some(journal), Ok(p)) = (journal, &checked.result) {
             if let Some(other) = journal.used_by(&p.order_id)? {
                 checked.result = Err(vec![used_issue(
@@ -108,7 +186,7 @@ pub fn import(
     opened: Opened,
     args: &SheetArgs,
     journal: &Journal,
-    skip_invalid: bool,
+    checks: &Checks,
 ) -> Result<(Intake, Option<Batch>), IntakeError> {
     let sheet = &opened.sheet;
     let batch = Batch {
@@ -123,8 +201,9 @@ pub fn import(
         valid_count: 0,
         total_paise: 0,
     };
+    let recent = journal.phones_paid_since(RECENT_DAYS)?;
     let mut importer = journal.importer(&batch)?;
-    let intake = stream(opened, args, |checked| {
+    let intake = stream(opened, args, &recent, |checked| {
         if let Ok(p) = &checked.result {
             // A derived id holds this batch's key: no other batch can have used it.
             let derived = p.order_id == derived_order_id(&batch.id, checked.row_no);
@@ -152,9 +231,13 @@ pub fn import(
         importer.row(checked.row_no, &checked.cells, payout)?;
         Ok(())
     })?;
-    if intake.invalid_count() > 0 && !skip_invalid {
+    let blocked = checks.strict && !intake.warnings.is_empty();
+    if (intake.invalid_count() > 0 && !checks.skip_invalid) || blocked {
         return Ok((intake, None)); // dropping the importer rolls the batch back
     }
+    checks
+        .expect
+        .check(intake.valid, intake.total, Some(&intake.digest))?;
     importer.finish()?;
     let batch = Batch {
         row_count: intake.rows,
@@ -170,6 +253,7 @@ pub fn import(
 fn stream(
     opened: Opened,
     args: &SheetArgs,
+    recent_phones: &std::collections::HashSet<String>,
     mut sink: impl FnMut(&mut Checked) -> Result<(), IntakeError>,
 ) -> Result<Intake, IntakeError> {
     let Opened { sheet, batch_id } = opened;
@@ -211,10 +295,25 @@ fn stream(
         rows: 0,
         valid: 0,
         total: Amount::from_paise(0),
+        digest: String::new(),
         issues: Vec::new(),
+        warnings: Vec::new(),
+        invalid_rows: Vec::new(),
         invalid: 0,
     };
+    let phone_column = validator.header(Field::Phone).to_string();
+    let amount_column = validator.header(Field::Amount).to_string();
+    let warn = |row_no, column: &str, code, message: String| RowIssue {
+        row_no,
+        column: column.to_string(),
+        code,
+        message,
+    };
+    // (phone, amount) digest -> first row; amounts for the median.
+    let mut pairs: std::collections::HashMap<u64, u64> = Default::default();
+    let mut amounts: Vec<(u64, i64)> = Vec::new();
     let mut total = 0i64;
+    let mut digest = Sha256::new();
     for raw in sheet.rows {
         let raw = raw?;
         let result = validator.check(&raw);
@@ -229,15 +328,73 @@ fn stream(
             Ok(p) => {
                 intake.valid += 1;
                 total += p.amount.paise();
+                digest.update(format!(
+                    "{}|{}|{}|{}|{}\n",
+                    p.row_no,
+                    p.name.as_deref().unwrap_or_default(),
+                    p.phone.as_deref().unwrap_or_default(),
+                    p.email.as_deref().unwrap_or_default(),
+                    p.amount.paise()
+                ));
+                amounts.push((p.row_no, p.amount.paise()));
+                if let Some(phone) = &p.phone {
+                    let first = *pairs
+                        .entry(pair_key(phone, p.amount.paise()))
+                        .or_insert(p.row_no);
+                    if first != p.row_no {
+                        intake.warnings.push(warn(p.row_no, &phone_column, "warning.repeated", format!(
+                            "{phone} is paid {} again (first in row {first}); delete one of the rows if it is a copy",
+                            p.amount
+                        )));
+                    }
+                    if recent_phones.contains(phone) {
+                        intake.warnings.push(warn(p.row_no, &phone_column, "warning.recently_paid", format!(
+                            "{phone} was paid by another batch in the last {RECENT_DAYS} days; check this is not the same payout"
+                        )));
+                    }
+                }
             }
             Err(issues) => {
                 intake.invalid += 1;
+                intake.invalid_rows.push(InvalidRow {
+                    row_no: checked.row_no,
+                    cells: checked.cells,
+                    error: issues
+                        .iter()
+                        .map(|i| format!("{}: {}", i.column, i.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                });
                 intake.issues.extend(issues);
             }
         }
     }
     intake.total = Amount::from_paise(total);
+    intake.digest = hex::encode(&digest.finalize()[..6]);
+    if !amounts.is_empty() {
+        let mut sorted: Vec<i64> = amounts.iter().map(|a| a.1).collect();
+        let mid = sorted.len() / 2;
+        let median = *sorted.select_nth_unstable(mid).1;
+        for (row_no, paise) in amounts {
+            if median > 0 && paise > median.saturating_mul(FAR_ABOVE_MEDIAN) {
+                intake.warnings.push(warn(row_no, &amount_column, "warning.far_above_median", format!(
+                    "{} is more than {FAR_ABOVE_MEDIAN} times the sheet's median amount ({}); check for a misplaced decimal point",
+                    Amount::from_paise(paise),
+                    Amount::from_paise(median)
+                )));
+            }
+        }
+        intake.warnings.sort_by_key(|w| w.row_no);
+    }
     Ok(intake)
+}
+
+/// A 64-bit digest of (phone, amount), to spot the same payment twice.
+fn pair_key(phone: &str, paise: i64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    (phone, paise).hash(&mut h);
+    h.finish()
 }
 
 /// An order id is the idempotency key: one used by another batch would make the provider

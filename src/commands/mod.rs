@@ -127,8 +127,23 @@ fn validate(journal: Option<&Path>, args: &ValidateArgs) -> anyhow::Result<Exit>
     for issue in &intake.issues {
         println!("{issue}");
     }
+    for warning in &intake.warnings {
+        println!("warning: {warning}");
+    }
     println!("{}: {}", intake.sheet_path.display(), intake.totals_text());
-    Ok(if intake.invalid_count() == 0 {
+    if let Some(path) = &args.errors {
+        let mut headers = intake.headers.clone();
+        headers.push("error".into());
+        let rows: Vec<Vec<String>> = intake
+            .invalid_rows
+            .iter()
+            .map(|r| r.cells.iter().cloned().chain([r.error.clone()]).collect())
+            .collect();
+        crate::report::write_table(path, &headers, &rows)?;
+        println!("{} invalid rows written to {}", rows.len(), path.display());
+    }
+    let blocked = args.sheet.strict && !intake.warnings.is_empty();
+    Ok(if intake.invalid_count() == 0 && !blocked {
         Exit::AllPaid
     } else {
         Exit::SomeUnpaid

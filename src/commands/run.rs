@@ -51,19 +51,40 @@ pub async fn run(g: &Global, args: RunArgs) -> anyhow::Result<Exit> {
 
     // A batch already in the journal was validated when it was imported: resume it
     // without reading the rows again.
+    let checks = intake::Checks {
+        skip_invalid: args.skip_invalid,
+        strict: args.sheet.strict,
+        expect: intake::Expect {
+            rows: args.expect_rows,
+            total: args.expect_total,
+            digest: args.expect_digest.clone(),
+        },
+    };
     let batch = match journal.batch(&opened.batch_id)? {
         Some(batch) => {
+            checks.expect.check(
+                batch.valid_count,
+                crate::money::Amount::from_paise(batch.total_paise),
+                None,
+            )?;
             eprintln!("resuming batch {} ({})", batch.id, batch.sheet_path);
             batch
         }
         None => {
-            let (intake, batch) = intake::import(opened, &args.sheet, &journal, args.skip_invalid)?;
+            let (intake, batch) = intake::import(opened, &args.sheet, &journal, &checks)?;
+            for warning in &intake.warnings {
+                eprintln!("warning: {warning}");
+            }
             let Some(batch) = batch else {
                 for issue in &intake.issues {
                     eprintln!("{issue}");
                 }
                 eprintln!("{}: {}", intake.sheet_path.display(), intake.totals_text());
-                eprintln!("nothing was sent: fix the rows above, or pass --skip-invalid to pay only the valid rows");
+                if intake.invalid_count() > 0 {
+                    eprintln!("nothing was sent: fix the rows above, or pass --skip-invalid to pay only the valid rows");
+                } else {
+                    eprintln!("nothing was sent: --strict refuses a sheet with warnings; check the rows above");
+                }
                 return Ok(Exit::Input);
             };
             crashpoint::hit(crashpoint::AFTER_IMPORT);

@@ -202,6 +202,29 @@ impl Journal {
         tx.commit().map_err(e)
     }
 
+    /// The phones of rows paid (by any batch) in the last `days` days.
+    pub fn phones_paid_since(&self, days: i64) -> Result<std::collections::HashSet<String>> {
+        let since = (time::OffsetDateTime::now_utc() - time::Duration::days(days))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let conn = self.conn();
+        let e = |source| self.err(source);
+        let mut stmt = conn
+            .prepare(
+                "SELECT DISTINCT json_extract(r.payout, '$.phone')
+                 FROM attempts a JOIN rows r ON r.batch_id = a.batch_id AND r.row_no = a.row_no
+                 WHERE a.state = 'paid' AND a.updated_at >= ?1",
+            )
+            .map_err(e)?;
+        let phones = stmt
+            .query_map(params![since], |r| r.get::<_, Option<String>>(0))
+            .map_err(e)?
+            .filter_map(|p| p.transpose())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(e)?;
+        Ok(phones)
+    }
+
     /// Records an operator command (the command line, which never holds a secret).
     pub fn operator(&self, batch_id: &str, command: &str) -> Result<()> {
         let conn = self.conn();
