@@ -82,6 +82,7 @@ fn child(phase: &str, file: &Path) {
         provider: ProviderKind::Paytm,
         comment: None,
         strict: false,
+        columns: Vec::new(),
     };
     let t = Instant::now();
     match phase {

@@ -41,6 +41,7 @@ fn main() {
         provider: ProviderKind::Paytm,
         comment: None,
         strict: false,
+        columns: Vec::new(),
     };
     let journal = Journal::open(&journal_path).expect("journal");
     let opened = intake::open(&args).expect("open sheet");

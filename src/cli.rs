@@ -91,6 +91,9 @@ pub struct SheetArgs {
     /// an amount far above the sheet's median) as errors.
     #[arg(long)]
     pub strict: bool,
+    /// The config file's `[columns]` table (filled by the command, not a flag).
+    #[arg(skip)]
+    pub columns: crate::validate::ColumnMap,
 }
 
 #[derive(Debug, Args)]

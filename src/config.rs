@@ -5,6 +5,7 @@
 use crate::payout::ProviderKind;
 use crate::provider::paytm::{PaytmConfig, STAGING_URL};
 use crate::provider::payu::{self, Credentials, PayuConfig};
+use crate::validate::{ColumnMap, Field};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -46,6 +47,8 @@ pub enum ConfigError {
     NoPayuLogin,
     #[error("{key} must be true or false")]
     NotABool { key: &'static str },
+    #[error("config file {path}: [columns] maps '{header}' to no known field; use one of: name, phone, email, amount, order_id, expiry, notify, comments")]
+    BadColumn { path: PathBuf, header: String },
 }
 
 /// The settings of one provider account.
@@ -55,10 +58,13 @@ pub enum ProviderConfig {
     Payu(PayuConfig),
 }
 
-/// Settings as key -> value, from the file (if any) overlaid by the environment.
+/// Settings as key -> value, from the file (if any) overlaid by the environment, and the
+/// file's `[columns]` table.
 #[derive(Default)]
 pub struct Settings {
     values: BTreeMap<String, String>,
+    /// Sheet headers mapped to fields (`"Beneficiary Mobile" = "phone"`).
+    pub columns: ColumnMap,
 }
 
 impl std::fmt::Debug for Settings {
@@ -96,16 +102,32 @@ impl Settings {
                 message: e.message().to_string(),
             })?;
         let mut values = BTreeMap::new();
+        let mut columns = ColumnMap::new();
         for (key, value) in table {
-            let toml::Value::String(v) = value else {
-                return Err(ConfigError::NotAString {
-                    path: path.into(),
-                    key,
-                });
-            };
-            values.insert(key, v);
+            match value {
+                toml::Value::String(v) => {
+                    values.insert(key, v);
+                }
+                toml::Value::Table(map) if key == "columns" => {
+                    for (header, field) in map {
+                        let field = field.as_str().and_then(Field::from_name).ok_or_else(|| {
+                            ConfigError::BadColumn {
+                                path: path.into(),
+                                header: header.clone(),
+                            }
+                        })?;
+                        columns.push((header, field));
+                    }
+                }
+                _ => {
+                    return Err(ConfigError::NotAString {
+                        path: path.into(),
+                        key,
+                    })
+                }
+            }
         }
-        Ok(Settings { values })
+        Ok(Settings { values, columns })
     }
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -228,6 +250,7 @@ mod tests {
         set(PAYU_USERNAME, "ops@example.com");
         let mut s2 = Settings {
             values: s.values.clone(),
+            ..Settings::default()
         };
         assert!(matches!(s.payu(), Err(ConfigError::NoPayuLogin)));
         s2.values.insert(PAYU_PASSWORD.into(), "pass-word-9".into());
@@ -248,6 +271,28 @@ mod tests {
         );
         s2.values.insert(PAYU_DISABLE_APPROVAL.into(), "yes".into());
         assert!(matches!(s2.payu(), Err(ConfigError::NotABool { .. })));
+    }
+
+    #[test]
+    fn a_columns_table_maps_headers_to_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payrun.toml");
+        std::fs::write(
+            &path,
+            "PAYRUN_PAYTM_MID = \"M\"\n[columns]\n\"Beneficiary Mobile\" = \"phone\"\n\"Net Pay\" = \"amount\"\n",
+        )
+        .unwrap();
+        let settings = Settings::from_file(&path).unwrap();
+        assert_eq!(
+            settings.columns,
+            [
+                ("Beneficiary Mobile".to_string(), Field::Phone),
+                ("Net Pay".to_string(), Field::Amount)
+            ]
+        );
+        std::fs::write(&path, "[columns]\n\"X\" = \"salary\"\n").unwrap();
+        let err = Settings::from_file(&path).err().unwrap().to_string();
+        assert!(err.contains("'X' to no known field"), "{err}");
     }
 
     #[test]

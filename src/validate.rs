@@ -80,7 +80,20 @@ impl Field {
             .into_iter()
             .find(|f| f.aliases().iter().any(|a| normalise_header(a) == wanted))
     }
+
+    /// The field a config file's `[columns]` entry names: its canonical name, with `_` or
+    /// spaces (`order_id`, `order id`).
+    pub fn from_name(name: &str) -> Option<Field> {
+        let wanted = normalise_header(name);
+        Field::ALL
+            .into_iter()
+            .find(|f| normalise_header(f.name()) == wanted)
+    }
 }
+
+/// Headers mapped to fields by the user (a config file's `[columns]` table), before the
+/// built-in aliases.
+pub type ColumnMap = Vec<(String, Field)>;
 
 /// Header comparison ignores case, whitespace and underscores (`Order_ID` = `order id`).
 fn normalise_header(header: &str) -> String {
@@ -149,9 +162,23 @@ impl Columns {
         headers: &[String],
         provider: ProviderKind,
     ) -> Result<Columns, ColumnError> {
+        Columns::mapped(headers, provider, &[])
+    }
+
+    /// As `from_headers`, with the user's own header names taking precedence.
+    pub fn mapped(
+        headers: &[String],
+        provider: ProviderKind,
+        map: &[(String, Field)],
+    ) -> Result<Columns, ColumnError> {
         let mut index: [Option<usize>; 8] = [None; 8];
         for (i, header) in headers.iter().enumerate() {
-            let Some(field) = Field::from_header(header) else {
+            let wanted = normalise_header(header);
+            let mapped = map
+                .iter()
+                .find(|(h, _)| normalise_header(h) == wanted)
+                .map(|(_, f)| *f);
+            let Some(field) = mapped.or_else(|| Field::from_header(header)) else {
                 continue;
             };
             if let Some(first) = index[field.slot()] {

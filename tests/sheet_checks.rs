@@ -277,3 +277,38 @@ async fn failed_rows_of_a_report_validate_as_a_new_sheet() {
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(stdout(&out).contains(&format!("valid: {}", failed.len())));
 }
+
+#[test]
+fn a_config_columns_table_maps_a_banks_headers() {
+    let dir = tempdir();
+    let sheet = path(&dir, "bank.csv");
+    std::fs::write(
+        &sheet,
+        "Payee,Beneficiary Mobile,Net Pay,Narration,Branch\nAsha,9876543210,1500.50,Bonus,Pune\n",
+    )
+    .unwrap();
+    let out = validate(&dir, &sheet, &[]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("the sheet has no phone column"),
+        "{}",
+        text(&out)
+    );
+    let config = path(&dir, "payrun.toml");
+    std::fs::write(
+        &config,
+        "[columns]\n\"Payee\" = \"name\"\n\"beneficiary mobile\" = \"phone\"\n\"Net Pay\" = \"amount\"\n\"Narration\" = \"comments\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--journal")
+        .arg(path(&dir, "j.db"))
+        .arg("validate")
+        .arg(&sheet)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(stdout(&out).contains("valid: 1  invalid: 0  total amount of valid rows: 1500.50"));
+}

@@ -257,26 +257,27 @@ fn stream(
     mut sink: impl FnMut(&mut Checked) -> Result<(), IntakeError>,
 ) -> Result<Intake, IntakeError> {
     let Opened { sheet, batch_id } = opened;
-    let columns = Columns::from_headers(&sheet.headers, args.provider).map_err(|error| {
-        let hint = if sheet.sheet_names.len() > 1 {
-            format!(
-                "; the workbook has these sheets: {}",
-                sheet.sheet_names.join(", ")
-            )
-        } else {
-            String::new()
-        };
-        IntakeError::Columns {
-            path: sheet.path.clone(),
-            sheet: sheet
-                .sheet_name
-                .as_ref()
-                .map(|n| format!(" (sheet {n})"))
-                .unwrap_or_default(),
-            error: Box::new(error),
-            hint,
-        }
-    })?;
+    let columns =
+        Columns::mapped(&sheet.headers, args.provider, &args.columns).map_err(|error| {
+            let hint = if sheet.sheet_names.len() > 1 {
+                format!(
+                    "; the workbook has these sheets: {}",
+                    sheet.sheet_names.join(", ")
+                )
+            } else {
+                String::new()
+            };
+            IntakeError::Columns {
+                path: sheet.path.clone(),
+                sheet: sheet
+                    .sheet_name
+                    .as_ref()
+                    .map(|n| format!(" (sheet {n})"))
+                    .unwrap_or_default(),
+                error: Box::new(error),
+                hint,
+            }
+        })?;
     let mut validator = Validator::new(
         columns,
         Rules {

@@ -77,7 +77,10 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
         wait_lock: cli.wait_lock,
     };
     match cli.command {
-        Command::Validate(args) => validate(g.journal.as_deref(), &args),
+        Command::Validate(mut args) => {
+            args.sheet.columns = crate::config::Settings::load(g.config.as_deref())?.columns;
+            validate(g.journal.as_deref(), &args)
+        }
         Command::Run(args) => run::run(&g, args).await,
         Command::Poll(args) => run::poll(&g, args).await,
         Command::Status(args) => status::status(&g, &args),

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 pub(super) const DEFAULT_RATE: &str = "5/s";
 const SANDBOX_RATE: &str = "50/s";
 
-pub async fn run(g: &Global, args: RunArgs) -> anyhow::Result<Exit> {
+pub async fn run(g: &Global, mut args: RunArgs) -> anyhow::Result<Exit> {
     let journal_path = g.journal_path(args.sandbox);
     let _lock = JournalLock::acquire_within(&journal_path, g.wait_lock).await?;
     let journal = Arc::new(Journal::open(&journal_path)?);
@@ -43,10 +43,12 @@ pub async fn run(g: &Global, args: RunArgs) -> anyhow::Result<Exit> {
         None
     };
     // Settings are checked before anything is imported, so a missing key costs nothing.
+    let settings = Settings::load(g.config.as_deref())?;
     let provider = match &sandbox {
         Some(sb) => sandbox_config(sb, args.sheet.provider),
-        None => Settings::load(g.config.as_deref())?.provider(args.sheet.provider)?,
+        None => settings.provider(args.sheet.provider)?,
     };
+    args.sheet.columns = settings.columns;
     let opened = intake::open(&args.sheet)?;
 
     // A batch already in the journal was validated when it was imported: resume it
