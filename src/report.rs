@@ -9,8 +9,9 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub const EXTRA_COLUMNS: [&str; 8] = [
+pub const EXTRA_COLUMNS: [&str; 9] = [
     "order_id",
+    "amount",
     "state",
     "link_url",
     "link_id",
@@ -143,6 +144,9 @@ fn line(row: &ReportRow) -> Vec<String> {
     let mut out: Vec<String> = row.cells.clone();
     out.extend([
         row.order_id.clone().unwrap_or_default(),
+        row.amount_paise
+            .map(|p| Amount::from_paise(p).to_string())
+            .unwrap_or_default(),
         row.state.to_string(),
         row.link_url.clone().unwrap_or_default(),
         row.link_id.clone().unwrap_or_default(),
@@ -202,10 +206,18 @@ fn xlsx_bytes(
     for (c, h) in all_headers(headers).iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, neutralise(h), &bold)?;
     }
+    let amount_col = headers.len() + 1;
     for (r, row) in rows.iter().enumerate() {
+        let r = (r + 1) as u32;
         for (c, cell) in line(row).iter().enumerate() {
-            // Every cell as text: identifiers and phones must not become numbers.
-            sheet.write_string((r + 1) as u32, c as u16, neutralise(cell))?;
+            match row.amount_paise {
+                // Display only: the exact amount is the journal's integer paise.
+                Some(paise) if c == amount_col => {
+                    sheet.write_number_with_format(r, c as u16, paise as f64 / 100.0, &money)?
+                }
+                // Every other cell as text: identifiers and phones must not become numbers.
+                _ => sheet.write_string(r, c as u16, neutralise(cell))?,
+            };
         }
     }
     sheet.set_freeze_panes(1, 0)?;

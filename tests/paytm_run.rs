@@ -63,6 +63,23 @@ async fn xlsx_sheet_is_paid_exactly_once_and_reported() {
     let mut book = open_workbook_auto(&report).unwrap();
     let sheet = book.worksheet_range("Report").unwrap();
     assert_eq!(sheet.height(), 26);
+    // Phones stay text; the amount column is a number to the paisa.
+    let header: Vec<String> = sheet
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        let line = sheet.rows().nth(i + 1).unwrap();
+        assert_eq!(line[col("Mobile")], calamine::Data::String(r.phone.clone()));
+        let calamine::Data::Float(amount) = line[col("amount")] else {
+            panic!("amount is not a number: {:?}", line[col("amount")]);
+        };
+        assert_eq!((amount * 100.0).round() as i64, paise(&r.amount));
+    }
     assert!(book.worksheet_range("Summary").is_ok());
 }
 

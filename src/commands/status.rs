@@ -59,7 +59,7 @@ pub fn status(g: &Global, args: &StatusArgs) -> anyhow::Result<Exit> {
 fn print_rows(journal: &Journal, batch: &Batch) -> Result<(), JournalError> {
     let lines = journal.report_rows(&batch.id)?;
     for state in RowState::ALL {
-        let rows: Vec<_> = lines.iter().filter(|l| l.row.state == state).collect();
+        let rows: Vec<_> = lines.iter().filter(|l| l.state == state).collect();
         if rows.is_empty() {
             continue;
         }
@@ -67,10 +67,10 @@ fn print_rows(journal: &Journal, batch: &Batch) -> Result<(), JournalError> {
         for l in rows {
             println!(
                 "  row {:>6}  {:<40}  {:>12}  {}",
-                l.row.row_no,
-                l.row.order_id.as_deref().unwrap_or("-"),
-                Amount::from_paise(l.amount_paise).to_string(),
-                l.row.provider_message.as_deref().unwrap_or("")
+                l.row_no,
+                l.order_id.as_deref().unwrap_or("-"),
+                Amount::from_paise(l.amount_paise.unwrap_or(0)).to_string(),
+                l.provider_message.as_deref().unwrap_or("")
             );
         }
     }
@@ -104,9 +104,8 @@ pub fn heading(batch: &Batch) -> String {
 
 /// Writes a batch's report from the journal and returns its summary.
 pub fn write_report(journal: &Journal, batch: &Batch, path: &Path) -> anyhow::Result<Summary> {
-    let lines = journal.report_rows(&batch.id)?;
+    let rows = journal.report_rows(&batch.id)?;
     let summary = journal.summary(&batch.id)?;
-    let rows: Vec<_> = lines.into_iter().map(|l| l.row).collect();
     report::write(path, &batch.headers, &rows, &summary)?;
     Ok(summary)
 }

@@ -204,6 +204,8 @@ pub struct ReportRow {
     pub provider_message: Option<String>,
     pub attempts: u32,
     pub updated_at: Option<String>,
+    /// The amount of the latest attempt; `None` for an invalid row.
+    pub amount_paise: Option<i64>,
 }
 
 pub struct Journal {
@@ -651,7 +653,7 @@ impl Journal {
     }
 
     /// Every sheet row of the batch with its latest attempt, in sheet order.
-    pub fn report_rows(&self, batch_id: &str) -> Result<Vec<ReportLine>> {
+    pub fn report_rows(&self, batch_id: &str) -> Result<Vec<ReportRow>> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
@@ -673,23 +675,21 @@ impl Journal {
                 let bad = |i, e: Box<dyn std::error::Error + Send + Sync>| {
                     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e)
                 };
-                Ok(ReportLine {
-                    row: ReportRow {
-                        row_no: r.get::<_, i64>(0)? as u64,
-                        cells: serde_json::from_str(&cells).map_err(|e| bad(1, e.into()))?,
-                        order_id: r.get(4)?,
-                        state: match state {
-                            Some(s) => s.parse().map_err(|m: String| bad(5, m.into()))?,
-                            None => RowState::Invalid,
-                        },
-                        link_url: r.get(6)?,
-                        link_id: r.get(7)?,
-                        provider_code: r.get(8)?,
-                        provider_message: r.get::<_, Option<String>>(9)?.or(r.get(3)?),
-                        attempts: r.get(11)?,
-                        updated_at: r.get(10)?,
+                Ok(ReportRow {
+                    row_no: r.get::<_, i64>(0)? as u64,
+                    cells: serde_json::from_str(&cells).map_err(|e| bad(1, e.into()))?,
+                    order_id: r.get(4)?,
+                    state: match state {
+                        Some(s) => s.parse().map_err(|m: String| bad(5, m.into()))?,
+                        None => RowState::Invalid,
                     },
-                    amount_paise: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                    link_url: r.get(6)?,
+                    link_id: r.get(7)?,
+                    provider_code: r.get(8)?,
+                    provider_message: r.get::<_, Option<String>>(9)?.or(r.get(3)?),
+                    attempts: r.get(11)?,
+                    updated_at: r.get(10)?,
+                    amount_paise: r.get(2)?,
                 })
             })
             .map_err(|e| self.err(e))?
@@ -697,13 +697,6 @@ impl Journal {
             .map_err(|e| self.err(e))?;
         Ok(lines)
     }
-}
-
-/// A report row plus the amount the summary needs.
-#[derive(Debug, Clone)]
-pub struct ReportLine {
-    pub row: ReportRow,
-    pub amount_paise: i64,
 }
 
 fn used_by(conn: &Connection, order_id: &str) -> rusqlite::Result<Option<String>> {
@@ -898,8 +891,8 @@ mod tests {
         assert_eq!(s.rows(RowState::Invalid), 1);
         let lines = j.report_rows("b1").unwrap();
         assert_eq!(lines.len(), 3);
-        assert_eq!(lines[0].row.link_id.as_deref(), Some("L1"));
-        assert_eq!(lines[1].row.provider_message.as_deref(), Some("bad amount"));
+        assert_eq!(lines[0].link_id.as_deref(), Some("L1"));
+        assert_eq!(lines[1].provider_message.as_deref(), Some("bad amount"));
         let conn = Connection::open(j.path()).unwrap();
         let ignored: i64 = conn
             .query_row(
