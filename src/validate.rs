@@ -131,6 +131,12 @@ pub enum ColumnError {
         first: String,
         second: String,
     },
+    #[error("columns {first} and {second} have the same header '{header}'; rename one of them so the report can tell them apart")]
+    SameHeader {
+        header: String,
+        first: usize,
+        second: usize,
+    },
 }
 
 fn quoted_list(items: &[String]) -> String {
@@ -172,8 +178,18 @@ impl Columns {
         map: &[(String, Field)],
     ) -> Result<Columns, ColumnError> {
         let mut index: [Option<usize>; 8] = [None; 8];
+        let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, header) in headers.iter().enumerate() {
             let wanted = normalise_header(header);
+            if !wanted.is_empty() {
+                if let Some(first) = seen.insert(wanted.clone(), i) {
+                    return Err(ColumnError::SameHeader {
+                        header: header.clone(),
+                        first: first + 1,
+                        second: i + 1,
+                    });
+                }
+            }
             let mapped = map
                 .iter()
                 .find(|(h, _)| normalise_header(h) == wanted)
@@ -1135,6 +1151,15 @@ mod tests {
             }
         );
         assert!(err.to_string().contains("rename or delete one"), "{err}");
+        let err = Columns::from_headers(
+            &headers(&["Phone", "Amount", "Branch", "BRANCH"]),
+            ProviderKind::Paytm,
+        )
+        .expect_err("same header twice");
+        assert_eq!(
+            err.to_string(),
+            "columns 3 and 4 have the same header 'BRANCH'; rename one of them so the report can tell them apart"
+        );
     }
 
     // ---- a valid row ----
