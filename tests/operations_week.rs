@@ -18,6 +18,22 @@ async fn payrun_do(sb: &Sandbox, journal: &Path, args: &[&str]) -> Output {
     output(cmd).await
 }
 
+/// `payrun run SHEET` that creates every link and leaves them open (exit 3); the batch id.
+async fn run_open(sb: &Sandbox, journal: &Path, sheet: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "run",
+        sheet.to_str().unwrap(),
+        "--rate",
+        "200/s",
+        "--poll-for",
+        "0s",
+    ];
+    args.extend_from_slice(extra);
+    let out = payrun_do(sb, journal, &args).await;
+    assert_eq!(code(&out), 3, "links still open: {}", text(&out));
+    batch_id(journal)
+}
+
 fn events_csv(dir: &tempfile::TempDir) -> Vec<csv::StringRecord> {
     csv::Reader::from_path(path(dir, "events.csv"))
         .unwrap()
@@ -65,24 +81,8 @@ async fn a_week_of_operations() {
     write_csv(&sheet, &rows(20));
 
     // Monday: the run creates every link and leaves them open.
-    let out = payrun_do(
-        &sb,
-        &journal,
-        &[
-            "run",
-            sheet.to_str().unwrap(),
-            "--rate",
-            "100/s",
-            "--poll-for",
-            "0s",
-            "--poll-interval",
-            "100ms",
-        ],
-    )
-    .await;
-    assert_eq!(code(&out), 3, "links still open: {}", text(&out));
+    let batch = run_open(&sb, &journal, &sheet, &["--poll-interval", "100ms"]).await;
     assert!(report_lines(&report).iter().all(|l| l.1 == "open"));
-    let batch = batch_id(&journal);
 
     // The scheduler polls three times; the last one may run until everything settles.
     let mut codes = Vec::new();
@@ -211,21 +211,7 @@ async fn a_cancel_racing_a_payment_loses_and_the_row_stays_paid() {
     let dir = tempdir();
     let (sheet, journal) = (path(&dir, "pay.csv"), path(&dir, "j.db"));
     write_csv(&sheet, &rows(12));
-    let out = payrun_do(
-        &sb,
-        &journal,
-        &[
-            "run",
-            sheet.to_str().unwrap(),
-            "--rate",
-            "200/s",
-            "--poll-for",
-            "0s",
-        ],
-    )
-    .await;
-    assert_eq!(code(&out), 3, "{}", text(&out));
-    let batch = batch_id(&journal);
+    let batch = run_open(&sb, &journal, &sheet, &[]).await;
     // The journal still says open for every row, but half have been paid since.
     tokio::time::sleep(Duration::from_millis(700)).await;
     let out = payrun_do(&sb, &journal, &["cancel", &batch, "--yes"]).await;
@@ -283,20 +269,7 @@ async fn two_polls_at_once_never_share_the_journal() {
     let dir = tempdir();
     let (sheet, journal) = (path(&dir, "pay.csv"), path(&dir, "j.db"));
     write_csv(&sheet, &rows(10));
-    let out = payrun_do(
-        &sb,
-        &journal,
-        &[
-            "run",
-            sheet.to_str().unwrap(),
-            "--rate",
-            "200/s",
-            "--poll-for",
-            "0s",
-        ],
-    )
-    .await;
-    assert_eq!(code(&out), 3, "{}", text(&out));
+    run_open(&sb, &journal, &sheet, &[]).await;
 
     let poll = |extra: &'static [&'static str]| {
         let mut cmd = payrun(&sb, &journal);
@@ -342,23 +315,7 @@ async fn extend_keeps_payu_links_alive_and_resend_is_paytms() {
     let dir = tempdir();
     let (sheet, journal) = (path(&dir, "pay.csv"), path(&dir, "j.db"));
     write_csv(&sheet, &rows(4));
-    let out = payrun_do(
-        &sb,
-        &journal,
-        &[
-            "run",
-            sheet.to_str().unwrap(),
-            "--provider",
-            "payu",
-            "--rate",
-            "200/s",
-            "--poll-for",
-            "0s",
-        ],
-    )
-    .await;
-    assert_eq!(code(&out), 3, "{}", text(&out));
-    let batch = batch_id(&journal);
+    let batch = run_open(&sb, &journal, &sheet, &["--provider", "payu"]).await;
     let resend = payrun_do(&sb, &journal, &["resend", &batch, "--yes"]).await;
     assert_eq!(code(&resend), 2);
     assert!(

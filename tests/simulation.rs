@@ -52,6 +52,39 @@ fn payout(i: u64, rng: &mut StdRng) -> PayoutRow {
     }
 }
 
+/// A journal at `path` holding batch `id` of `rows`, all valid (counts are filled in by
+/// the import).
+fn journal_with(
+    path: &Path,
+    id: &str,
+    provider: ProviderKind,
+    rows: &[PayoutRow],
+) -> Result<Arc<Journal>, String> {
+    let batch = Batch {
+        id: id.into(),
+        sheet_path: format!("{id}.csv"),
+        sheet_name: None,
+        sheet_sha256: id.into(),
+        provider,
+        headers: vec!["order id".into()],
+        created_at: now_rfc3339(),
+        row_count: 0,
+        valid_count: 0,
+        total_paise: 0,
+    };
+    let import: Vec<ImportRow> = rows
+        .iter()
+        .map(|r| ImportRow {
+            row_no: r.row_no,
+            cells: vec![r.order_id.clone()],
+            payout: Ok(r.clone()),
+        })
+        .collect();
+    let journal = Journal::open(path).map_err(|e| e.to_string())?;
+    journal.import(&batch, &import).map_err(|e| e.to_string())?;
+    Ok(Arc::new(journal))
+}
+
 fn faulty(seed: u64, rng: &mut StdRng) -> SandboxConfig {
     let slow = rng.random_bool(0.1);
     SandboxConfig {
@@ -201,29 +234,8 @@ fn simulate_with(
         let path = dir.join(format!("sim{seed}.db"));
         let n = rows.unwrap_or_else(|| rng.random_range(1..30u64));
         let rows: Vec<PayoutRow> = (0..n).map(|i| payout(i, &mut rng)).collect();
-        let batch = Batch {
-            id: format!("sim{seed}"),
-            sheet_path: "sim.csv".into(),
-            sheet_name: None,
-            sheet_sha256: format!("{seed}"),
-            provider: kind,
-            headers: vec!["n".into()],
-            created_at: now_rfc3339(),
-            row_count: n,
-            valid_count: n,
-            total_paise: rows.iter().map(|r| r.amount.paise()).sum(),
-        };
-        let import: Vec<ImportRow> = rows
-            .iter()
-            .map(|r| ImportRow {
-                row_no: r.row_no,
-                cells: vec![r.order_id.clone()],
-                payout: Ok(r.clone()),
-            })
-            .collect();
-        Journal::open(&path)
-            .and_then(|j| j.import(&batch, &import))
-            .map_err(|e| e.to_string())?;
+        let batch_id = format!("sim{seed}");
+        drop(journal_with(&path, &batch_id, kind, &rows)?);
         let rate: Rate = format!("{}/s", rng.random_range(5..100))
             .parse()
             .map_err(|e: String| e)?;
@@ -240,7 +252,7 @@ fn simulate_with(
             let journal = Arc::new(Journal::open(&path).map_err(|e| e.to_string())?);
             let run = engine(kind, journal, &sim, seed * 10 + crash, rate);
             let lifetime = Duration::from_millis(rng.random_range(0..4000));
-            if tokio::time::timeout(lifetime, run.run(&batch.id))
+            if tokio::time::timeout(lifetime, run.run(&batch_id))
                 .await
                 .is_err()
             {
@@ -253,7 +265,7 @@ fn simulate_with(
         starts.push(tokio::time::Instant::now());
         let journal = Arc::new(Journal::open(&path).map_err(|e| e.to_string())?);
         engine(kind, Arc::clone(&journal), &sim, seed * 10 + 9, rate)
-            .run(&batch.id)
+            .run(&batch_id)
             .await
             .map_err(|e| e.to_string())?;
 
@@ -275,7 +287,7 @@ fn simulate_with(
             .map(|e| (e.order_id.clone(), e))
             .collect();
         tally.creates = ledger.values().map(|e| u64::from(e.create_requests)).sum();
-        check(&journal, &batch.id, &rows, &ledger)?;
+        check(&journal, &batch_id, &rows, &ledger)?;
         Ok((tally, events(&path)))
     })
 }
@@ -595,28 +607,7 @@ fn an_outage_stops_the_batch_in_bounded_time_and_the_next_run_finishes() {
         let sim = InProcessSandbox::new(down);
         let path = dir.path().join("outage.db");
         let rows: Vec<PayoutRow> = (0..60).map(|i| payout(i, &mut rng)).collect();
-        let batch = Batch {
-            id: "outage".into(),
-            sheet_path: "o.csv".into(),
-            sheet_name: None,
-            sheet_sha256: "o".into(),
-            provider: ProviderKind::Paytm,
-            headers: vec![],
-            created_at: now_rfc3339(),
-            row_count: 60,
-            valid_count: 60,
-            total_paise: 0,
-        };
-        let import: Vec<ImportRow> = rows
-            .iter()
-            .map(|r| ImportRow {
-                row_no: r.row_no,
-                cells: vec![],
-                payout: Ok(r.clone()),
-            })
-            .collect();
-        let journal = Arc::new(Journal::open(&path).unwrap());
-        journal.import(&batch, &import).unwrap();
+        let journal = journal_with(&path, "outage", ProviderKind::Paytm, &rows).unwrap();
         let rate: Rate = "20/s".parse().unwrap();
 
         let started = tokio::time::Instant::now();
@@ -713,29 +704,13 @@ fn a_link_never_settled_by_the_provider_is_expired_after_its_grace() {
                 ..payout(i as u64, &mut rng)
             })
             .collect();
-        let path = dir.path().join("stuck.db");
-        let journal = Arc::new(Journal::open(&path).unwrap());
-        let batch = Batch {
-            id: "stuck".into(),
-            sheet_path: "s.csv".into(),
-            sheet_name: None,
-            sheet_sha256: "s".into(),
-            provider: ProviderKind::Paytm,
-            headers: vec![],
-            created_at: now_rfc3339(),
-            row_count: 2,
-            valid_count: 2,
-            total_paise: 0,
-        };
-        let import: Vec<ImportRow> = rows
-            .iter()
-            .map(|r| ImportRow {
-                row_no: r.row_no,
-                cells: vec![],
-                payout: Ok(r.clone()),
-            })
-            .collect();
-        journal.import(&batch, &import).unwrap();
+        let journal = journal_with(
+            &dir.path().join("stuck.db"),
+            "stuck",
+            ProviderKind::Paytm,
+            &rows,
+        )
+        .unwrap();
         let client = Client::Paytm(PaytmClient::with_transport(
             PaytmConfig {
                 mid: SANDBOX_MID.into(),

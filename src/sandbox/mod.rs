@@ -141,6 +141,16 @@ impl SandboxConfig {
 }
 
 #[cfg(test)]
+impl Sandbox {
+    /// A simulator on a free loopback port, for unit tests.
+    pub(crate) async fn local(config: SandboxConfig) -> Sandbox {
+        Sandbox::start(config, ([127, 0, 0, 1], 0).into())
+            .await
+            .expect("the simulator starts")
+    }
+}
+
+#[cfg(test)]
 impl SandboxConfig {
     /// Beneficiaries who never act during a test.
     pub(crate) fn idle() -> Self {

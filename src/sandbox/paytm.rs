@@ -555,12 +555,6 @@ mod tests {
     use crate::provider::{LinkState, Lookup, Provider, ProviderError};
     use std::time::Duration;
 
-    async fn sandbox(config: SandboxConfig) -> Sandbox {
-        Sandbox::start(config, ([127, 0, 0, 1], 0).into())
-            .await
-            .unwrap()
-    }
-
     fn client_with(sb: &Sandbox, mid: &str, key: &str) -> PaytmClient {
         PaytmClient::new(PaytmConfig {
             mid: mid.into(),
@@ -578,7 +572,7 @@ mod tests {
 
     #[tokio::test]
     async fn create_then_fetch_finds_the_open_link() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let paytm = client(&sb);
         let created = paytm.create(&row("ORD1", 150_050)).await.unwrap();
         assert_eq!(created.state, LinkState::Open);
@@ -604,13 +598,13 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_order_id_is_not_found() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         assert_eq!(client(&sb).status("NOPE").await.unwrap(), Lookup::NotFound);
     }
 
     #[tokio::test]
     async fn a_duplicate_create_is_ambiguous_and_never_makes_a_second_link() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let paytm = client(&sb);
         paytm.create(&row("DUP1", 10_000)).await.unwrap();
         let err = paytm.create(&row("DUP1", 10_000)).await.unwrap_err();
@@ -625,7 +619,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_creates_of_one_order_id_make_one_link() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let paytm = Arc::new(client(&sb));
         let tasks: Vec<_> = (0..8)
             .map(|_| {
@@ -646,7 +640,7 @@ mod tests {
 
     #[tokio::test]
     async fn wrong_credentials_are_fatal() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let wrong_key = client_with(&sb, SANDBOX_MID, "0123456789abcdef");
         match wrong_key.create(&row("K1", 10_000)).await {
             Err(ProviderError::Fatal { code, .. }) => assert_eq!(code, "PL_404"),
@@ -666,7 +660,7 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_fields_are_rejected_with_paytm_codes() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let paytm = client(&sb);
         let rejected = |r: Result<crate::provider::LinkInfo, ProviderError>| match r {
             Err(ProviderError::Rejected { code, .. }) => code,
@@ -712,7 +706,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_subwallet_is_fatal() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let paytm = PaytmClient::new(PaytmConfig {
             mid: SANDBOX_MID.into(),
             merchant_key: SANDBOX_KEY.into(),
@@ -730,7 +724,7 @@ mod tests {
 
     #[tokio::test]
     async fn over_the_rate_limit_is_retryable_after_one_second() {
-        let sb = sandbox(SandboxConfig {
+        let sb = Sandbox::local(SandboxConfig {
             rate_limit: Some(1),
             ..SandboxConfig::idle()
         })
@@ -750,7 +744,7 @@ mod tests {
 
     #[tokio::test]
     async fn injected_errors_commit_nothing() {
-        let sb = sandbox(SandboxConfig {
+        let sb = Sandbox::local(SandboxConfig {
             error_rate: 1.0,
             ..SandboxConfig::idle()
         })
@@ -776,7 +770,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_lost_answer_is_ambiguous_but_the_link_is_committed() {
-        let sb = sandbox(SandboxConfig {
+        let sb = Sandbox::local(SandboxConfig {
             lost_answer_rate: 1.0,
             ..SandboxConfig::idle()
         })
@@ -810,7 +804,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_new_link_can_be_invisible_to_the_first_lookups() {
-        let sb = sandbox(SandboxConfig {
+        let sb = Sandbox::local(SandboxConfig {
             not_found_polls: 2,
             ..SandboxConfig::idle()
         })
@@ -853,7 +847,7 @@ mod tests {
             (quick(0.0, 1.0), LinkState::Failed, "FAILURE"),
             (quick(0.0, 0.0), LinkState::Expired, "EXPIRED"),
         ] {
-            let sb = sandbox(config).await;
+            let sb = Sandbox::local(config).await;
             let paytm = client(&sb);
             paytm.create(&row("LIFE1", 10_000)).await.unwrap();
             let info = settle(&paytm, "LIFE1").await;
@@ -865,7 +859,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cancelled_link_stays_cancelled() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let paytm = client(&sb);
         let link_id = paytm
             .create(&row("C1", 10_000))
@@ -896,7 +890,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_paid_link_cannot_be_cancelled() {
-        let sb = sandbox(quick(1.0, 0.0)).await;
+        let sb = Sandbox::local(quick(1.0, 0.0)).await;
         let paytm = client(&sb);
         let link_id = paytm
             .create(&row("P1", 10_000))
@@ -915,17 +909,17 @@ mod tests {
 
     #[tokio::test]
     async fn the_same_seed_replays_the_same_scenario() {
-        let a = sandbox(SandboxConfig {
+        let a = Sandbox::local(SandboxConfig {
             seed: 42,
             ..SandboxConfig::idle()
         })
         .await;
-        let b = sandbox(SandboxConfig {
+        let b = Sandbox::local(SandboxConfig {
             seed: 42,
             ..SandboxConfig::idle()
         })
         .await;
-        let c = sandbox(SandboxConfig {
+        let c = Sandbox::local(SandboxConfig {
             seed: 43,
             ..SandboxConfig::idle()
         })
@@ -972,7 +966,7 @@ mod tests {
 
     #[tokio::test]
     async fn raw_requests_get_paytm_codes_and_never_crash_the_server() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let code = |v: &Value| v["statusCode"].as_str().unwrap_or_default().to_string();
         let body = br#"{"orderId":"X1"}"#;
 

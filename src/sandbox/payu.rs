@@ -616,12 +616,6 @@ mod tests {
     use crate::provider::{LinkInfo, LinkState, Lookup, Provider, ProviderError};
     use crate::sandbox::{SANDBOX_PAYU_PASSWORD, SANDBOX_PAYU_USERNAME};
 
-    async fn sandbox(config: SandboxConfig) -> Sandbox {
-        Sandbox::start(config, ([127, 0, 0, 1], 0).into())
-            .await
-            .unwrap()
-    }
-
     type JoinHandle = tokio::task::JoinHandle<Result<(), ProviderError>>;
 
     fn config(sb: &Sandbox, credentials: Credentials) -> PayuConfig {
@@ -652,7 +646,7 @@ mod tests {
 
     #[tokio::test]
     async fn create_then_details_find_the_open_link() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let payu = client(&sb);
         let created = payu.create(&row("PU1", 150_050)).await.unwrap();
         assert_eq!(created.state, LinkState::Open);
@@ -672,7 +666,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_user_login_works_and_its_token_is_refreshed_not_replaced() {
-        let sb = sandbox(SandboxConfig {
+        let sb = Sandbox::local(SandboxConfig {
             token_ttl: Duration::from_secs(1),
             ..SandboxConfig::idle()
         })
@@ -748,7 +742,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_token_the_server_forgot_is_renewed_after_a_401() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let payu = client(&sb);
         payu.create(&row("R1", 10_000)).await.unwrap();
         // The simulator restarts its token store: the client's token is now unknown.
@@ -759,7 +753,7 @@ mod tests {
 
     #[tokio::test]
     async fn revoked_access_is_fatal_and_wrong_credentials_are_never_shown() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let payu = client(&sb);
         payu.create(&row("V1", 10_000)).await.unwrap();
         sb.revoke_payu_access();
@@ -784,7 +778,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_merchant_id_is_fatal() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let payu = PayuClient::new(PayuConfig {
             merchant_id: "999".into(),
             ..config(&sb, secret())
@@ -800,7 +794,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_duplicate_reference_is_ambiguous_and_makes_no_second_link() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let payu = client(&sb);
         payu.create(&row("D1", 10_000)).await.unwrap();
         let again = payu.create(&row("D1", 10_000)).await;
@@ -814,7 +808,7 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_fields_are_rejected_with_payu_codes() {
-        let sb = sandbox(SandboxConfig::idle()).await;
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
         let payu = client(&sb);
         let code = |r: Result<LinkInfo, ProviderError>| match r {
             Err(ProviderError::Rejected { code, .. }) => code,
@@ -847,7 +841,7 @@ mod tests {
 
     #[tokio::test]
     async fn record_not_found_right_after_create_is_answered_by_the_link_id() {
-        let sb = sandbox(SandboxConfig {
+        let sb = Sandbox::local(SandboxConfig {
             not_found_polls: 2,
             ..SandboxConfig::idle()
         })
@@ -870,7 +864,7 @@ mod tests {
 
     #[tokio::test]
     async fn approval_pending_links_are_open() {
-        let sb = sandbox(SandboxConfig {
+        let sb = Sandbox::local(SandboxConfig {
             approval: true,
             ..SandboxConfig::idle()
         })
@@ -890,7 +884,7 @@ mod tests {
 
     #[tokio::test]
     async fn paid_failed_and_expired_links_in_payrun_terms() {
-        let sb = sandbox(SandboxConfig {
+        let sb = Sandbox::local(SandboxConfig {
             claim_after: (Duration::from_millis(50), Duration::from_millis(50)),
             expire_after: Duration::from_millis(600),
             paid_share: 0.5,
@@ -932,7 +926,7 @@ mod tests {
 
     #[tokio::test]
     async fn cancel_by_reference_and_a_paid_link_stays_paid() {
-        let sb = sandbox(SandboxConfig {
+        let sb = Sandbox::local(SandboxConfig {
             claim_after: (Duration::from_millis(100), Duration::from_millis(100)),
             paid_share: 1.0,
             failed_share: 0.0,
@@ -973,7 +967,7 @@ mod tests {
 
     #[tokio::test]
     async fn extend_moves_an_open_links_expiry() {
-        let sb = sandbox(SandboxConfig {
+        let sb = Sandbox::local(SandboxConfig {
             claim_after: (Duration::from_secs(600), Duration::from_secs(600)),
             expire_after: Duration::from_millis(300),
             ..SandboxConfig::fast()
