@@ -936,7 +936,8 @@ fn name(cell: &Cell, policy: &Policy) -> Result<Option<String>, Problem> {
 
 // ---- order id -------------------------------------------------------------------------------
 
-const MAX_ORDER_ID: usize = 40;
+/// Order ids are at most 40 characters at both providers.
+pub const MAX_ORDER_ID: usize = 40;
 
 /// `None` when the cell is empty (an id will be derived).
 fn order_id(cell: &Cell) -> Result<Option<String>, Problem> {

@@ -17,15 +17,12 @@ use crate::progress::Progress;
 use crate::provider::{Client, LinkState, Lookup, Provider};
 use crate::report;
 use crate::sheet::{Cell, RawRow};
-use crate::validate::{today_ist, Columns, Rules, Validator};
+use crate::validate::{today_ist, ColumnMap, Columns, Rules, Validator, MAX_ORDER_ID};
 use anyhow::Context;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-/// Order ids are at most 40 characters at both providers.
-const MAX_ORDER_ID: usize = 40;
 
 /// States whose link can never be paid any more: the only ones a retry may re-issue.
 const RETRYABLE: [RowState; 4] = [
@@ -43,6 +40,7 @@ pub async fn retry(g: &Global, args: RetryArgs) -> anyhow::Result<Exit> {
     }
     let (_lock, journal) = g.lock_existing().await?;
     let batch = find(&journal, &args.rows.batch)?;
+    let settings = Settings::load(g.config.as_deref())?;
     let chosen = journal.latest(&batch.id, &args.states, args.rows.rows.as_ref())?;
     if chosen.is_empty() {
         println!("nothing to retry in batch {}", batch.id);
@@ -50,7 +48,7 @@ pub async fn retry(g: &Global, args: RetryArgs) -> anyhow::Result<Exit> {
     }
     let mut plan = Vec::new();
     for latest in &chosen {
-        match next_attempt(&batch, latest) {
+        match next_attempt(&batch, &settings.columns, latest) {
             Ok(requeue) => plan.push((latest, requeue)),
             Err(why) => eprintln!("row {}: not retried: {why}", latest.attempt.row_no),
         }
@@ -75,7 +73,6 @@ pub async fn retry(g: &Global, args: RetryArgs) -> anyhow::Result<Exit> {
     )?;
     journal.operator(&batch.id, &command_line())?;
 
-    let settings = Settings::load(g.config.as_deref())?;
     let provider = settings.provider(batch.provider)?;
     let pacer = pacer(args.engine.rate, args.engine.burst);
     let client = Client::new(provider.clone(), &pacer).context("cannot set up the HTTP client")?;
@@ -129,7 +126,7 @@ pub async fn retry(g: &Global, args: RetryArgs) -> anyhow::Result<Exit> {
 /// The row re-validated against today's rules, as the next attempt with the next order id
 /// (`<first order id>R<attempt>`). An expiry that has passed is dropped (the provider's
 /// default applies); any other issue keeps the row from being retried.
-fn next_attempt(batch: &Batch, latest: &Latest) -> Result<Requeue, String> {
+fn next_attempt(batch: &Batch, map: &ColumnMap, latest: &Latest) -> Result<Requeue, String> {
     let attempt_no = latest.attempt_no + 1;
     let order_id = format!("{}R{attempt_no}", latest.first_order_id);
     if order_id.len() > MAX_ORDER_ID {
@@ -138,7 +135,7 @@ fn next_attempt(batch: &Batch, latest: &Latest) -> Result<Requeue, String> {
         ));
     }
     let columns =
-        Columns::from_headers(&batch.headers, batch.provider).map_err(|e| e.to_string())?;
+        Columns::mapped(&batch.headers, batch.provider, map).map_err(|e| e.to_string())?;
     let mut validator = Validator::new(
         columns,
         Rules {
