@@ -64,6 +64,8 @@ pub async fn run(g: &Global, mut args: RunArgs) -> anyhow::Result<Exit> {
     };
     let batch = match journal.batch(&opened.batch_id)? {
         Some(batch) => {
+            // The rows are not read again; an XLSX reader thread stops with its sheet.
+            drop(opened);
             checks.expect.check(
                 batch.valid_count,
                 crate::money::Amount::from_paise(batch.total_paise),
