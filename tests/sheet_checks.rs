@@ -312,3 +312,37 @@ fn a_config_columns_table_maps_a_banks_headers() {
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(stdout(&out).contains("valid: 1  invalid: 0  total amount of valid rows: 1500.50"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_id_another_batch_used_is_refused() {
+    let sb = sandbox(quick_config(54)).await;
+    let dir = tempdir();
+    let (journal, report) = (path(&dir, "j.db"), path(&dir, "out.csv"));
+    let first = path(&dir, "march.csv");
+    std::fs::write(
+        &first,
+        "Name,Phone,Amount,Comments,Order ID\nAsha,9876543210,100,ok,INV7\n",
+    )
+    .unwrap();
+    let out = output(run_cmd(
+        &sb,
+        &journal,
+        &first,
+        &report,
+        &["--rate", "100/s"],
+    ))
+    .await;
+    assert!(matches!(code(&out), 0 | 1), "{}", text(&out));
+    let second = path(&dir, "april.csv");
+    std::fs::write(&second, "Name,Phone,Amount,Comments,Order ID\nRavi,9876543211,200,ok,INV7\nMeena,9876543212,300,ok,INV8\n").unwrap();
+    let out = validate(&dir, &second, &[]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        stdout(&out).contains("row 2, column order id: order id 'INV7' is already used by batch"),
+        "{}",
+        text(&out)
+    );
+    let out = output(run_cmd(&sb, &journal, &second, &report, &[])).await;
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert_eq!(sb.ledger().len(), 1, "nothing of the second sheet was sent");
+}

@@ -164,24 +164,18 @@ pub fn validate(args: &SheetArgs, journal: Option<&Journal>) -> Result<Intake, I
         Some(j) => j.phones_paid_since(RECENT_DAYS)?,
         None => Default::default(),
     };
-    stream(open(args)?, args, &recent, |checked| {
-        if let (Some(journal), Ok(p)) = (journal, &checked.result) {
-            if let Some(other) = journal.used_by(&p.order_id)? {
-                checked.result = Err(vec![used_issue(
-                    checked.row_no,
-                    &p.order_id,
-                    &other,
-                    journal,
-                )]);
-            }
-        }
-        Ok(())
+    let opened = open(args)?;
+    let batch_id = opened.batch_id.clone();
+    stream(opened, args, &recent, |checked| match journal {
+        Some(journal) => reject_used(checked, &batch_id, journal, |id| journal.used_by(id)),
+        None => Ok(()),
     })
 }
 
 /// Validates the sheet and imports it into `journal` as a new batch, in one transaction.
-/// With invalid rows and without `skip_invalid`, nothing is kept: the returned intake says
-/// why, and `None` says no batch was made.
+/// Nothing is kept when rows are invalid (unless `skip_invalid`) or, with `strict`, when
+/// there are warnings: the returned intake says why, and `None` says no batch was made.
+/// Totals other than the expected ones are an error, and nothing is kept either.
 pub fn import(
     opened: Opened,
     args: &SheetArgs,
@@ -204,23 +198,7 @@ pub fn import(
     let recent = journal.phones_paid_since(RECENT_DAYS)?;
     let mut importer = journal.importer(&batch)?;
     let intake = stream(opened, args, &recent, |checked| {
-        if let Ok(p) = &checked.result {
-            // A derived id holds this batch's key: no other batch can have used it.
-            let derived = p.order_id == derived_order_id(&batch.id, checked.row_no);
-            let used = if derived {
-                None
-            } else {
-                importer.used_by(&p.order_id)?
-            };
-            if let Some(other) = used {
-                checked.result = Err(vec![used_issue(
-                    checked.row_no,
-                    &p.order_id,
-                    &other,
-                    journal,
-                )]);
-            }
-        }
+        reject_used(checked, &batch.id, journal, |id| importer.used_by(id))?;
         let payout = checked.result.as_ref().map_err(|issues| {
             issues
                 .iter()
@@ -398,16 +376,32 @@ fn pair_key(phone: &str, paise: i64) -> u64 {
     h.finish()
 }
 
-/// An order id is the idempotency key: one used by another batch would make the provider
-/// treat this row as a duplicate of someone else's payout.
-fn used_issue(row_no: u64, order_id: &str, batch: &str, journal: &Journal) -> RowIssue {
-    RowIssue {
-        row_no,
-        column: "order id".into(),
-        code: "order_id.used",
-        message: format!(
-            "order id '{order_id}' is already used by batch {batch} in {}; give this row a new reference",
-            journal.path().display()
-        ),
+/// An order id is the idempotency key: a valid row whose id another batch already used
+/// would be taken by the provider as a duplicate of someone else's payout, so it is made
+/// invalid. A derived id holds this batch's key: no other batch can have used it.
+fn reject_used(
+    checked: &mut Checked,
+    batch_id: &str,
+    journal: &Journal,
+    used_by: impl FnOnce(&str) -> Result<Option<String>, JournalError>,
+) -> Result<(), IntakeError> {
+    let Ok(p) = &checked.result else {
+        return Ok(());
+    };
+    if p.order_id == derived_order_id(batch_id, checked.row_no) {
+        return Ok(());
     }
+    if let Some(other) = used_by(&p.order_id)? {
+        checked.result = Err(vec![RowIssue {
+            row_no: checked.row_no,
+            column: "order id".into(),
+            code: "order_id.used",
+            message: format!(
+                "order id '{}' is already used by batch {other} in {}; give this row a new reference",
+                p.order_id,
+                journal.path().display()
+            ),
+        }]);
+    }
+    Ok(())
 }
