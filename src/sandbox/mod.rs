@@ -704,25 +704,22 @@ pub async fn serve_forever(config: SandboxConfig, listen: SocketAddr) -> std::io
     // These are the simulator's built-in test credentials, not secrets.
     say(format_args!("payrun sandbox listening on {base}"));
     say(format_args!("point payrun at it (paste into your shell):"));
-    say(format_args!("  export PAYRUN_PAYTM_BASE_URL={base}"));
-    say(format_args!("  export PAYRUN_PAYTM_MID={SANDBOX_MID}"));
+    let exports = [
+        ("PAYRUN_PAYTM_BASE_URL", base.as_str()),
+        ("PAYRUN_PAYTM_MID", SANDBOX_MID),
+        ("PAYRUN_PAYTM_MERCHANT_KEY", SANDBOX_KEY),
+        ("PAYRUN_PAYTM_SUBWALLET_GUID", SANDBOX_SUBWALLET),
+        ("PAYRUN_PAYU_AUTH_URL", base.as_str()),
+        ("PAYRUN_PAYU_BASE_URL", base.as_str()),
+        ("PAYRUN_PAYU_CLIENT_ID", SANDBOX_PAYU_CLIENT_ID),
+        ("PAYRUN_PAYU_CLIENT_SECRET", SANDBOX_PAYU_CLIENT_SECRET),
+        ("PAYRUN_PAYU_MERCHANT_ID", SANDBOX_PAYU_MERCHANT_ID),
+    ];
+    for (name, value) in exports {
+        say(format_args!("  export {name}={value}"));
+    }
     say(format_args!(
-        "  export PAYRUN_PAYTM_MERCHANT_KEY={SANDBOX_KEY}"
-    ));
-    say(format_args!(
-        "  export PAYRUN_PAYTM_SUBWALLET_GUID={SANDBOX_SUBWALLET}"
-    ));
-    say(format_args!("or, for PayU (run with --provider payu):"));
-    say(format_args!("  export PAYRUN_PAYU_AUTH_URL={base}"));
-    say(format_args!("  export PAYRUN_PAYU_BASE_URL={base}"));
-    say(format_args!(
-        "  export PAYRUN_PAYU_CLIENT_ID={SANDBOX_PAYU_CLIENT_ID}"
-    ));
-    say(format_args!(
-        "  export PAYRUN_PAYU_CLIENT_SECRET={SANDBOX_PAYU_CLIENT_SECRET}"
-    ));
-    say(format_args!(
-        "  export PAYRUN_PAYU_MERCHANT_ID={SANDBOX_PAYU_MERCHANT_ID}"
+        "(the PAYRUN_PAYU_* lines serve runs with --provider payu)"
     ));
     say(format_args!("ledger: {base}/__sandbox/ledger"));
     say(format_args!("press Ctrl-C to stop"));

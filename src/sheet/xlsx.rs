@@ -27,33 +27,23 @@ pub(super) fn open(path: &Path, ext: &str, wanted: Option<&str>) -> Result<Sheet
     let workbook = open_workbook(path, ext, bytes)?;
     let sheet_names = workbook.sheet_names();
     let name = pick_sheet(path, &workbook, wanted)?;
-    let mut workbook = match workbook {
-        calamine::Sheets::Xlsx(book) => {
-            let (header_row, headers, rows) = stream(path, book, &name)?;
-            return Ok(Sheet {
-                path: path.to_path_buf(),
-                sheet_name: Some(name),
-                sheet_names,
-                sha256,
-                headers,
-                header_row,
-                rows,
-            });
+    let (header_row, headers, rows) = match workbook {
+        calamine::Sheets::Xlsx(book) => stream(path, book, &name)?,
+        mut other => {
+            let range = other
+                .worksheet_range(&name)
+                .map_err(|e| SheetError::Malformed {
+                    path: path.to_path_buf(),
+                    message: format!("cannot read sheet '{name}': {e}"),
+                })?;
+            let mut rows = XlsxRows::new(path.to_path_buf(), range);
+            let Some((header_row, headers)) = rows.read_header() else {
+                return Err(SheetError::Empty {
+                    path: path.to_path_buf(),
+                });
+            };
+            (header_row, headers, Box::new(rows) as Rows)
         }
-        other => other,
-    };
-    let range = workbook
-        .worksheet_range(&name)
-        .map_err(|e| SheetError::Malformed {
-            path: path.to_path_buf(),
-            message: format!("cannot read sheet '{name}': {e}"),
-        })?;
-
-    let mut rows = XlsxRows::new(path.to_path_buf(), range);
-    let Some((header_row, headers)) = rows.read_header() else {
-        return Err(SheetError::Empty {
-            path: path.to_path_buf(),
-        });
     };
     Ok(Sheet {
         path: path.to_path_buf(),
@@ -62,7 +52,7 @@ pub(super) fn open(path: &Path, ext: &str, wanted: Option<&str>) -> Result<Sheet
         sha256,
         headers,
         header_row,
-        rows: Box::new(rows),
+        rows,
     })
 }
 
