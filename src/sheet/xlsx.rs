@@ -2,33 +2,37 @@
 //!
 //! Owns: choosing the worksheet, mapping calamine values to `Cell`, and Excel row numbers.
 //!
-//! The file is read into memory once and both hashed and parsed from those bytes, so the
-//! hash always describes exactly what was read. An `.xlsx`/`.xlsm` worksheet is streamed:
-//! a reader thread walks its cells and hands rows over a bounded channel, so memory holds
-//! the compressed file and the shared strings, not the sheet. Other formats have no
-//! streaming reader in calamine: their worksheet is loaded whole, then handed out row by row.
+//! The file is hashed, then parsed from disk; once the sheet is read it is hashed again, and
+//! a file that changed in between is an error, so rows are never imported under the
+//! identity of different content. An `.xlsx`/`.xlsm` worksheet is streamed: a reader thread
+//! walks its cells and hands rows over a bounded channel, so memory holds the workbook's
+//! shared strings, not the sheet or the file. Other formats have no streaming reader in
+//! calamine: their worksheet is loaded whole, then handed out row by row.
 //! Row numbers are the real Excel row numbers: when rows above the header are empty the
 //! header is not row 1.
 
 use super::{hex_digest, trim_headers, Cell, RawRow, Sheet, SheetError};
 use calamine::{Data, ExcelDateTime, ExcelDateTimeType, Range, Reader, SheetType, SheetVisible};
 use sha2::{Digest, Sha256};
-use std::io::Cursor;
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-type Workbook = calamine::Sheets<Cursor<Vec<u8>>>;
+type Source = BufReader<File>;
+type Workbook = calamine::Sheets<Source>;
 
 pub(super) fn open(path: &Path, ext: &str, wanted: Option<&str>) -> Result<Sheet, SheetError> {
-    let bytes = std::fs::read(path).map_err(|source| SheetError::Io {
+    let io = |source| SheetError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let sha256 = hex_digest(Sha256::new_with_prefix(&bytes));
-    let workbook = open_workbook(path, ext, bytes)?;
+    };
+    let sha256 = hash_file(path).map_err(io)?;
+    let file = File::open(path).map_err(io)?;
+    let workbook = open_workbook(path, ext, BufReader::new(file))?;
     let sheet_names = workbook.sheet_names();
     let name = pick_sheet(path, &workbook, wanted)?;
     let (header_row, headers, rows) = match workbook {
-        calamine::Sheets::Xlsx(book) => stream(path, book, &name)?,
+        calamine::Sheets::Xlsx(book) => stream(path, book, &name, sha256.clone())?,
         mut other => {
             let range = other
                 .worksheet_range(&name)
@@ -36,6 +40,7 @@ pub(super) fn open(path: &Path, ext: &str, wanted: Option<&str>) -> Result<Sheet
                     path: path.to_path_buf(),
                     message: format!("cannot read sheet '{name}': {e}"),
                 })?;
+            unchanged(path, &sha256)?;
             let mut rows = XlsxRows::new(path.to_path_buf(), range);
             let Some((header_row, headers)) = rows.read_header() else {
                 return Err(SheetError::Empty {
@@ -56,9 +61,38 @@ pub(super) fn open(path: &Path, ext: &str, wanted: Option<&str>) -> Result<Sheet
     })
 }
 
-fn open_workbook(path: &Path, ext: &str, bytes: Vec<u8>) -> Result<Workbook, SheetError> {
+/// Lowercase hex SHA-256 of the file's bytes, read in chunks.
+fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(hex_digest(hasher)),
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Fails if the file's bytes are no longer the ones hashed at open.
+fn unchanged(path: &Path, sha256: &str) -> Result<(), SheetError> {
+    match hash_file(path) {
+        Ok(now) if now == sha256 => Ok(()),
+        Ok(_) => Err(SheetError::Malformed {
+            path: path.to_path_buf(),
+            message: "the file changed while it was being read; close any program writing it and run again".into(),
+        }),
+        Err(source) => Err(SheetError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn open_workbook(path: &Path, ext: &str, data: Source) -> Result<Workbook, SheetError> {
     use calamine::open_workbook_from_rs as from;
-    let data = Cursor::new(bytes);
     let opened = match ext {
         "xls" => from(data)
             .map(calamine::Sheets::Xls)
@@ -181,12 +215,13 @@ enum Streamed {
 /// Starts the reader thread for worksheet `name` and waits for its header.
 fn stream(
     path: &Path,
-    book: calamine::Xlsx<Cursor<Vec<u8>>>,
+    book: calamine::Xlsx<Source>,
     name: &str,
+    sha256: String,
 ) -> Result<(u64, Vec<String>, Rows), SheetError> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1024);
     let (path_buf, name_owned) = (path.to_path_buf(), name.to_string());
-    std::thread::spawn(move || read_cells(path_buf, book, &name_owned, tx));
+    std::thread::spawn(move || read_cells(path_buf, book, &name_owned, &sha256, tx));
     let empty = || SheetError::Empty {
         path: path.to_path_buf(),
     };
@@ -207,8 +242,9 @@ fn stream(
 /// first as the header. It stops when the receiver is gone.
 fn read_cells(
     path: PathBuf,
-    mut book: calamine::Xlsx<Cursor<Vec<u8>>>,
+    mut book: calamine::Xlsx<Source>,
     name: &str,
+    sha256: &str,
     tx: std::sync::mpsc::SyncSender<Streamed>,
 ) {
     let malformed = |e: calamine::XlsxError| SheetError::Malformed {
@@ -266,6 +302,9 @@ fn read_cells(
             Ok(None) => {
                 if let Some(r) = row {
                     send_row(r, &mut buf, &mut width);
+                }
+                if let Err(e) = unchanged(&path, sha256) {
+                    let _ = tx.send(Streamed::Row(Err(e)));
                 }
                 return;
             }
@@ -534,6 +573,31 @@ mod tests {
             .unwrap_or_default();
         assert!(
             err.contains("cell C3 holds '6' but its column has no header"),
+            "{err}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_workbook_changed_while_read_is_an_error() -> Result<(), rust_xlsxwriter::XlsxError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut wb = XlsxWriter::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "Amount")?;
+        // More rows than the channel holds: the reader waits for us before its last check.
+        for r in 1..3000u32 {
+            ws.write_number(r, 0, f64::from(r))?;
+        }
+        let path = save(&dir, "w.xlsx", wb);
+        let sheet = sheet::open(&path, None).expect("open");
+        // Saved over, as Excel does: a new file renamed into place.
+        let newer = dir.path().join("newer.xlsx");
+        std::fs::write(&newer, b"something else").expect("write");
+        std::fs::rename(&newer, &path).expect("rename");
+        let last = sheet.rows.last().expect("rows");
+        let err = last.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("the file changed while it was being read"),
             "{err}"
         );
         Ok(())
