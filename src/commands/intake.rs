@@ -288,9 +288,8 @@ fn stream(
         code,
         message,
     };
-    // (phone, amount) digest -> first row; amounts for the median.
-    let mut pairs: std::collections::HashMap<u64, u64> = Default::default();
-    let mut amounts: Vec<(u64, i64)> = Vec::new();
+    // What the warnings need of each valid row, 24 bytes apiece.
+    let mut paid: Vec<Paid> = Vec::new();
     let mut total = 0i64;
     let mut digest = Sha256::new();
     for raw in sheet.rows {
@@ -307,30 +306,24 @@ fn stream(
             Ok(p) => {
                 intake.valid += 1;
                 total += p.amount.paise();
-                digest.update(format!(
-                    "{}|{}|{}|{}|{}\n",
-                    p.row_no,
-                    p.name.as_deref().unwrap_or_default(),
-                    p.phone.as_deref().unwrap_or_default(),
-                    p.email.as_deref().unwrap_or_default(),
-                    p.amount.paise()
-                ));
-                amounts.push((p.row_no, p.amount.paise()));
-                if let Some(phone) = &p.phone {
-                    let first = *pairs
-                        .entry(pair_key(phone, p.amount.paise()))
-                        .or_insert(p.row_no);
-                    if first != p.row_no {
-                        intake.warnings.push(warn(p.row_no, &phone_column, "warning.repeated", format!(
-                            "{phone} is paid {} again (first in row {first}); delete one of the rows if it is a copy",
-                            p.amount
-                        )));
-                    }
-                    if recent_phones.contains(phone) {
-                        intake.warnings.push(warn(p.row_no, &phone_column, "warning.recently_paid", format!(
-                            "{phone} was paid by another batch in the last {RECENT_DAYS} days; check this is not the same payout"
-                        )));
-                    }
+                digest.update(p.row_no.to_le_bytes());
+                for part in [&p.name, &p.phone, &p.email] {
+                    digest.update(part.as_deref().unwrap_or_default());
+                    digest.update([0x1f]);
+                }
+                digest.update(p.amount.paise().to_le_bytes());
+                paid.push(Paid {
+                    pair: p
+                        .phone
+                        .as_deref()
+                        .map(|phone| pair_key(phone, p.amount.paise())),
+                    row_no: p.row_no,
+                    paise: p.amount.paise(),
+                });
+                if let Some(phone) = p.phone.filter(|phone| recent_phones.contains(phone)) {
+                    intake.warnings.push(warn(p.row_no, &phone_column, "warning.recently_paid", format!(
+                        "{phone} was paid by another batch in the last {RECENT_DAYS} days; check this is not the same payout"
+                    )));
                 }
             }
             Err(issues) => {
@@ -350,22 +343,50 @@ fn stream(
     }
     intake.total = Amount::from_paise(total);
     intake.digest = hex::encode(&digest.finalize()[..6]);
-    if !amounts.is_empty() {
-        let mut sorted: Vec<i64> = amounts.iter().map(|a| a.1).collect();
-        let mid = sorted.len() / 2;
-        let median = *sorted.select_nth_unstable(mid).1;
-        for (row_no, paise) in amounts {
-            if median > 0 && paise > median.saturating_mul(FAR_ABOVE_MEDIAN) {
-                intake.warnings.push(warn(row_no, &amount_column, "warning.far_above_median", format!(
-                    "{} is more than {FAR_ABOVE_MEDIAN} times the sheet's median amount ({}); check for a misplaced decimal point",
-                    Amount::from_paise(paise),
-                    Amount::from_paise(median)
-                )));
+    if !paid.is_empty() {
+        let mut amounts: Vec<i64> = paid.iter().map(|p| p.paise).collect();
+        let mid = amounts.len() / 2;
+        let median = *amounts.select_nth_unstable(mid).1;
+        drop(amounts);
+        for p in paid
+            .iter()
+            .filter(|p| median > 0 && p.paise > median.saturating_mul(FAR_ABOVE_MEDIAN))
+        {
+            intake.warnings.push(warn(p.row_no, &amount_column, "warning.far_above_median", format!(
+                "{} is more than {FAR_ABOVE_MEDIAN} times the sheet's median amount ({}); check for a misplaced decimal point",
+                Amount::from_paise(p.paise),
+                Amount::from_paise(median)
+            )));
+        }
+        // Rows paying the same phone the same amount end up side by side, first row first.
+        paid.sort_unstable_by_key(|p| (p.pair, p.row_no));
+        for pair in paid.windows(2) {
+            let [first, again] = pair else { continue };
+            if first.pair.is_some() && first.pair == again.pair {
+                // A third copy names the second: each warning points at an earlier copy.
+                intake.warnings.push(warn(
+                    again.row_no,
+                    &phone_column,
+                    "warning.repeated",
+                    format!(
+                    "pays {} to the same phone as row {}; delete one of the rows if it is a copy",
+                    Amount::from_paise(again.paise),
+                    first.row_no
+                ),
+                ));
             }
         }
         intake.warnings.sort_by_key(|w| w.row_no);
     }
     Ok(intake)
+}
+
+/// A valid row, as the sheet-wide warnings see it.
+struct Paid {
+    /// `pair_key` of the row's phone and amount; `None` without a phone.
+    pair: Option<u64>,
+    row_no: u64,
+    paise: i64,
 }
 
 /// A 64-bit digest of (phone, amount), to spot the same payment twice.
