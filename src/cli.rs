@@ -19,7 +19,8 @@ const EXIT_CODES: &str = "Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "payrun", version, about = "Pay a sheet of people through payout links, resumably.", after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Journal file (SQLite). Default: payrun.db, or payrun-sandbox.db with --sandbox.
+    /// Journal file (SQLite). Default: payrun.db, or with --sandbox payrun-sandbox.db
+    /// (payrun-sandbox-payu.db with --provider payu).
     #[arg(long, global = true, value_name = "PATH")]
     pub journal: Option<PathBuf>,
     /// Configuration file (TOML) with provider credentials, e.g. payrun.toml.

@@ -233,3 +233,35 @@ async fn revoked_access_stops_the_batch_with_exit_4_after_journaling_what_was_se
     }
     assert!(ledger.len() < 60, "the batch stopped early");
 }
+
+#[test]
+fn practice_runs_of_one_sheet_through_both_providers_keep_their_own_journals() {
+    // The README's two practice runs: the same sheet (same references) through the Paytm and
+    // the PayU simulator. In one journal the second would be refused (its references are
+    // used by the first batch, as they must be for real batches); each simulated provider
+    // has its own default journal.
+    let dir = tempdir();
+    std::fs::write(
+        path(&dir, "pay.csv"),
+        "Name,Phone,Amount,Comments,Order ID\nAsha,9876543210,100,ok,INV1\n",
+    )
+    .unwrap();
+    for provider in ["paytm", "payu"] {
+        let out = std::process::Command::new(BIN)
+            .current_dir(dir.path())
+            .args([
+                "run",
+                "pay.csv",
+                "--sandbox",
+                "--poll-for",
+                "0s",
+                "--provider",
+                provider,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 3, "{provider}: {}", text(&out));
+    }
+    assert!(path(&dir, "payrun-sandbox.db").exists());
+    assert!(path(&dir, "payrun-sandbox-payu.db").exists());
+}

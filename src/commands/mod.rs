@@ -9,6 +9,7 @@ pub mod intake;
 
 use crate::cli::{Cli, Command, SandboxArgs, ValidateArgs};
 use crate::journal::{Journal, JournalLock, RowState, Summary};
+use crate::payout::ProviderKind;
 use crate::sandbox::{self, SandboxConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,13 +52,13 @@ pub struct Global {
 }
 
 impl Global {
-    fn journal_path(&self, sandbox: bool) -> PathBuf {
+    fn journal_path(&self, sandbox: Option<ProviderKind>) -> PathBuf {
         journal_path(self.journal.clone(), sandbox)
     }
 
     /// An existing journal, opened under its lock (waiting up to `--wait-lock`).
     async fn lock_existing(&self) -> anyhow::Result<(JournalLock, Arc<Journal>)> {
-        let path = self.journal_path(false);
+        let path = self.journal_path(None);
         if !path.exists() {
             anyhow::bail!(
                 "journal {} does not exist; run a sheet first, or pass --journal",
@@ -84,7 +85,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Run(args) => run::run(&g, args).await,
         Command::Poll(args) => run::poll(&g, args).await,
         Command::Status(args) => status::status(&g, &args),
-        Command::Report(args) => status::report(&g.journal_path(false), &args),
+        Command::Report(args) => status::report(&g.journal_path(None), &args),
         Command::Retry(args) => ops::retry(&g, args).await,
         Command::Cancel(args) => ops::operate(&g, args, ops::Operation::Cancel).await,
         Command::Resend(args) => ops::operate(&g, args, ops::Operation::Resend).await,
@@ -101,14 +102,17 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
     }
 }
 
-/// The journal to use: the one given, else `payrun.db` (or `payrun-sandbox.db` for
-/// simulator runs, so practice batches never mix with real ones).
-pub fn journal_path(given: Option<PathBuf>, sandbox: bool) -> PathBuf {
+/// The journal to use: the one given, else `payrun.db`. Simulator runs (`sandbox` names
+/// the simulated provider) use `payrun-sandbox.db` or `payrun-sandbox-payu.db`, so practice
+/// batches never mix with real ones, nor one provider's practice with the other's (the
+/// same sample's references would count as used by the other batch, as they must for real
+/// batches).
+pub fn journal_path(given: Option<PathBuf>, sandbox: Option<ProviderKind>) -> PathBuf {
     given.unwrap_or_else(|| {
-        PathBuf::from(if sandbox {
-            "payrun-sandbox.db"
-        } else {
-            "payrun.db"
+        PathBuf::from(match sandbox {
+            None => "payrun.db",
+            Some(ProviderKind::Paytm) => "payrun-sandbox.db",
+            Some(ProviderKind::Payu) => "payrun-sandbox-payu.db",
         })
     })
 }
@@ -120,7 +124,7 @@ pub fn default_report_path(sheet: &Path) -> PathBuf {
 
 fn validate(journal: Option<&Path>, args: &ValidateArgs) -> anyhow::Result<Exit> {
     // Validation never creates a journal; it only consults an existing one.
-    let path = journal_path(journal.map(Path::to_path_buf), false);
+    let path = journal_path(journal.map(Path::to_path_buf), None);
     let journal = if path.exists() {
         Some(Journal::open(&path)?)
     } else {

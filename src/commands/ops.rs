@@ -240,7 +240,7 @@ fn finish(g: &Global, journal: &Journal, batch: &Batch, outcome: &Outcome) -> an
 }
 
 pub fn events(g: &Global, args: &EventsArgs) -> anyhow::Result<Exit> {
-    let path = g.journal_path(false);
+    let path = g.journal_path(None);
     let journal = super::status::open_existing(&path)?;
     let batch = find(&journal, &args.batch)?;
     let events = journal.events(&batch.id)?;

@@ -26,7 +26,7 @@ pub(super) const DEFAULT_RATE: &str = "5/s";
 const SANDBOX_RATE: &str = "50/s";
 
 pub async fn run(g: &Global, mut args: RunArgs) -> anyhow::Result<Exit> {
-    let journal_path = g.journal_path(args.sandbox);
+    let journal_path = g.journal_path(args.sandbox.then_some(args.sheet.provider));
     let _lock = JournalLock::acquire_within(&journal_path, g.wait_lock).await?;
     let journal = Arc::new(Journal::open(&journal_path)?);
     let sandbox = if args.sandbox {

@@ -9,7 +9,7 @@ use anyhow::Context;
 use std::path::Path;
 
 pub fn status(g: &Global, args: &StatusArgs) -> anyhow::Result<Exit> {
-    let journal_path = &g.journal_path(false);
+    let journal_path = &g.journal_path(None);
     let journal = open_existing(journal_path)?;
     let batches = match &args.batch {
         Some(id) => vec![find(&journal, id)?],
