@@ -63,10 +63,9 @@ impl<P: Provider> Engine<P> {
         self.pacer.ready().await;
         let later = |polls: u32| self.now_ms() + self.poll_delay(polls).as_millis() as i64;
         let lookup = self.status_call(attempt).await;
-        if self.overdue(attempt)
-            && !matches!(&lookup, Ok(Lookup::Found(i)) if i.state != LinkState::Open)
-            && !matches!(lookup, Err(ProviderError::Fatal { .. }))
-        {
+        let settled = matches!(&lookup, Ok(Lookup::Found(i)) if i.state != LinkState::Open);
+        let refused = matches!(lookup, Err(ProviderError::Fatal { .. }));
+        if self.overdue(attempt) && !settled && !refused {
             // This poll was the last ask: a link long past its expiry cannot be paid.
             let message = "marked expired by payrun: the link's expiry passed more than the grace period ago and the provider still gave no final status";
             self.recorder
