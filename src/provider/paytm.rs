@@ -14,14 +14,13 @@
 //! - Envelope codes: see [`classify`].
 
 use super::checksum;
-use super::transport::{Method, Request, Sent, Transport};
+use super::transport::{Method, Request, Transport};
 use super::{retryable, LinkInfo, LinkState, Lookup, Provider, ProviderError};
 use crate::payout::PayoutRow;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;
 use std::time::Duration;
-use time::OffsetDateTime;
 
 pub const STAGING_URL: &str = "https://staging-dashboard.paytm.com";
 
@@ -151,20 +150,8 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
     Ok(envelope)
 }
 
-/// What came back from one request, before interpretation.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Answer {
-    /// The request never left this process (connection refused, DNS failure).
-    NotSent(String),
-    /// The request was (or may have been) sent, and no answer head came back.
-    Lost(String),
-    /// An answer head came back; the body is an envelope or a description of what it was.
-    Http {
-        status: u16,
-        retry_after: Option<Duration>,
-        body: Result<Envelope, String>,
-    },
-}
+/// What came back from one Paytm request, before interpretation.
+pub(crate) type Answer = super::transport::Answer<Envelope>;
 
 /// A usable answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -317,22 +304,6 @@ fn server_error(op: Op, after: Option<Duration>, code: &str, message: String) ->
     }
 }
 
-/// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), relative to `now`.
-pub(crate) fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let at = time::PrimitiveDateTime::parse(value, format)
-        .ok()?
-        .assume_utc();
-    // A date in the past means "now".
-    Some(Duration::try_from(at - now).unwrap_or(Duration::ZERO))
-}
-
 /// Paytm's `payoutLinkStatus` in payrun's terms.
 pub(crate) fn link_state(status: &str) -> LinkState {
     match status.trim().to_ascii_uppercase().as_str() {
@@ -483,20 +454,7 @@ impl PaytmClient {
             ],
             body: bytes,
         };
-        match self.transport.send(request).await {
-            Sent::NotSent(why) => Answer::NotSent(why),
-            Sent::Lost(why) => Answer::Lost(why),
-            Sent::Answer {
-                status,
-                retry_after,
-                body,
-            } => Answer::Http {
-                status,
-                retry_after: retry_after
-                    .and_then(|v| parse_retry_after(&v, OffsetDateTime::now_utc())),
-                body: body.and_then(|b| parse_envelope(&b)),
-            },
-        }
+        Answer::from_sent(self.transport.send(request).await, parse_envelope)
     }
 }
 
@@ -771,26 +729,6 @@ mod tests {
             Some(json!({"payoutLinkId": "L", "payoutLinkStatus": "FAILURE"})),
         );
         assert_eq!(class(classify(Op::Status, http(200, Ok(failed)))), "done");
-    }
-
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        let now = time::macros::datetime!(2015-10-21 07:28:00 UTC);
-        assert_eq!(parse_retry_after("1", now), Some(Duration::from_secs(1)));
-        assert_eq!(
-            parse_retry_after(" 120 ", now),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-1", now), None);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-use time::{Date, OffsetDateTime};
+use time::Date;
 use tokio::time::Instant;
 
 pub const TEST_AUTH_URL: &str = "https://uat-accounts.payu.in";
@@ -181,17 +181,8 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
     })
 }
 
-/// What came back from one request, before interpretation.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Answer {
-    NotSent(String),
-    Lost(String),
-    Http {
-        status: u16,
-        retry_after: Option<Duration>,
-        body: Result<Envelope, String>,
-    },
-}
+/// What came back from one PayU request, before interpretation.
+pub(crate) type Answer = super::transport::Answer<Envelope>;
 
 /// A usable answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -702,20 +693,7 @@ impl PayuClient {
             headers,
             body: bytes,
         };
-        match self.api.send(request).await {
-            Sent::NotSent(why) => Answer::NotSent(why),
-            Sent::Lost(why) => Answer::Lost(why),
-            Sent::Answer {
-                status,
-                retry_after,
-                body,
-            } => Answer::Http {
-                status,
-                retry_after: retry_after
-                    .and_then(|v| super::paytm::parse_retry_after(&v, OffsetDateTime::now_utc())),
-                body: body.and_then(|b| parse_envelope(&b)),
-            },
-        }
+        Answer::from_sent(self.api.send(request).await, parse_envelope)
     }
 }
 

@@ -23,6 +23,57 @@ pub enum Sent {
     },
 }
 
+/// What came back from one request, before a provider interprets it: `Sent` with the
+/// `Retry-After` read and the body parsed by the provider's envelope parser.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer<E> {
+    /// The request never left this process (connection refused, DNS failure).
+    NotSent(String),
+    /// The request was (or may have been) sent, and no answer head came back.
+    Lost(String),
+    /// An answer head came back; the body is an envelope or a description of what it was.
+    Http {
+        status: u16,
+        retry_after: Option<Duration>,
+        body: Result<E, String>,
+    },
+}
+
+impl<E> Answer<E> {
+    pub fn from_sent(sent: Sent, parse: impl FnOnce(&[u8]) -> Result<E, String>) -> Self {
+        match sent {
+            Sent::NotSent(why) => Answer::NotSent(why),
+            Sent::Lost(why) => Answer::Lost(why),
+            Sent::Answer {
+                status,
+                retry_after,
+                body,
+            } => Answer::Http {
+                status,
+                retry_after: retry_after
+                    .and_then(|v| parse_retry_after(&v, time::OffsetDateTime::now_utc())),
+                body: body.and_then(|b| parse(&b)),
+            },
+        }
+    }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), relative to `now`.
+pub(crate) fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(value, format)
+        .ok()?
+        .assume_utc();
+    // A date in the past means "now".
+    Some(Duration::try_from(at - now).unwrap_or(Duration::ZERO))
+}
+
 /// A request: method, path (with any query) under the provider's base URL, headers, body.
 pub struct Request<'a> {
     pub method: Method,
@@ -151,4 +202,29 @@ fn describe(e: reqwest::Error) -> String {
         root = next;
     }
     format!("{kind}: {root}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = time::macros::datetime!(2015-10-21 07:28:00 UTC);
+        assert_eq!(parse_retry_after("1", now), Some(Duration::from_secs(1)));
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+    }
 }
