@@ -480,6 +480,23 @@ pub(crate) fn unavailable() -> Response {
         .into_response()
 }
 
+/// An injected error as the network in front of a protocol answers it; `internal` is the
+/// protocol's own 500.
+pub(crate) fn injected(error: InjectedError, internal: impl FnOnce() -> Response) -> Response {
+    match error {
+        InjectedError::Internal => internal(),
+        InjectedError::Unavailable => unavailable(),
+        InjectedError::BadGateway => bad_gateway(),
+        InjectedError::Reset => lost(LostAnswer::Reset),
+    }
+}
+
+/// A request header's trimmed value; absent or blank is `None`.
+pub(crate) fn header_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    let value = headers.get(name)?.to_str().ok()?.trim();
+    (!value.is_empty()).then_some(value)
+}
+
 /// The answer to a committed create, lost on the way back.
 pub(crate) fn lost(kind: LostAnswer) -> Response {
     match kind {

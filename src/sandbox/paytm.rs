@@ -13,8 +13,8 @@
 //!   reach the create logic.
 
 use super::ledger::{Link, LinkSpec, Phase};
-use super::scenario::{self, InjectedError, LostAnswer};
-use super::{Duplicates, Gate, Shared, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};
+use super::scenario::{self, InjectedError};
+use super::{header_value, Duplicates, Gate, Shared, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};
 use crate::money::Amount;
 use crate::provider::checksum;
 use axum::body::Bytes;
@@ -122,13 +122,10 @@ impl IntoResponse for Denied {
     fn into_response(self) -> Response {
         match self {
             Denied::Refused(r) => r.into(),
-            Denied::Injected(InjectedError::Internal) => {
+            Denied::Injected(error) => super::injected(error, || {
                 let body = envelope("FAILURE", "PL_500", "Internal server error", None);
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
-            }
-            Denied::Injected(InjectedError::Unavailable) => super::unavailable(),
-            Denied::Injected(InjectedError::BadGateway) => super::bad_gateway(),
-            Denied::Injected(InjectedError::Reset) => super::lost(LostAnswer::Reset),
+            }),
         }
     }
 }
@@ -175,15 +172,12 @@ fn admit(
     Ok(fields)
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let value = headers.get(name)?.to_str().ok()?.trim();
-    (!value.is_empty()).then_some(value)
-}
-
 /// `x-mid` must be ours and `x-checksum` must sign the exact body bytes with our key.
 fn authenticate(headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
-    let (Some(mid), Some(signature)) = (header(headers, "x-mid"), header(headers, "x-checksum"))
-    else {
+    let (Some(mid), Some(signature)) = (
+        header_value(headers, "x-mid"),
+        header_value(headers, "x-checksum"),
+    ) else {
         return Err(Refusal::new(
             "PL_401",
             "Authentication parameters are required",

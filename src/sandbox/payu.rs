@@ -14,10 +14,11 @@
 //! - Extend-expiry takes the linkId in its path (PayU's `smartSendId` source is undocumented).
 
 use super::ledger::{Link, LinkSpec, Phase};
-use super::scenario::{self, InjectedError, LostAnswer};
+use super::scenario::{self, InjectedError};
 use super::{
-    lock, Duplicates, Gate, Shared, SANDBOX_PAYU_CLIENT_ID, SANDBOX_PAYU_CLIENT_SECRET,
-    SANDBOX_PAYU_MERCHANT_ID, SANDBOX_PAYU_PASSWORD, SANDBOX_PAYU_USERNAME,
+    header_value, lock, Duplicates, Gate, Shared, SANDBOX_PAYU_CLIENT_ID,
+    SANDBOX_PAYU_CLIENT_SECRET, SANDBOX_PAYU_MERCHANT_ID, SANDBOX_PAYU_PASSWORD,
+    SANDBOX_PAYU_USERNAME,
 };
 use crate::money::Amount;
 use crate::provider::payu::TEST_PUBLIC_CLIENT_ID;
@@ -190,20 +191,12 @@ impl IntoResponse for Denied {
                 });
                 (StatusCode::UNAUTHORIZED, Json(body)).into_response()
             }
-            Denied::Injected(InjectedError::Internal) => {
+            Denied::Injected(error) => super::injected(error, || {
                 let body = envelope(false, None, "Internal Server Error", Value::Null);
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
-            }
-            Denied::Injected(InjectedError::Unavailable) => super::unavailable(),
-            Denied::Injected(InjectedError::BadGateway) => super::bad_gateway(),
-            Denied::Injected(InjectedError::Reset) => super::lost(LostAnswer::Reset),
+            }),
         }
     }
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let value = headers.get(name)?.to_str().ok()?.trim();
-    (!value.is_empty()).then_some(value)
 }
 
 /// Injected errors (per endpoint and key), then the bearer token, then the merchant id.
@@ -216,7 +209,7 @@ fn admit(
     if let Some(error) = shared.injected_error(endpoint, key) {
         return Err(Denied::Injected(error));
     }
-    let token = header(headers, header::AUTHORIZATION.as_str())
+    let token = header_value(headers, header::AUTHORIZATION.as_str())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     let live = lock(&shared.payu_tokens)
@@ -226,7 +219,8 @@ fn admit(
     if !live {
         return Err(Denied::Unauthorized(endpoint));
     }
-    let merchant = header(headers, "pid").or_else(|| header(headers, "payoutmerchantid"));
+    let merchant =
+        header_value(headers, "pid").or_else(|| header_value(headers, "payoutmerchantid"));
     if merchant != Some(SANDBOX_PAYU_MERCHANT_ID) {
         return Err(refuse("1100", "INVALID_MERCHANT: pid is not a payout merchant id").into());
     }
