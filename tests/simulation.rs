@@ -222,11 +222,7 @@ fn simulate_with(
     configure: impl FnOnce(u64, &mut StdRng) -> SandboxConfig,
 ) -> Result<(Tally, Vec<String>), String> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = paused_runtime();
     runtime.block_on(async {
         let config = configure(seed, &mut rng);
         let kind = provider_of(seed);
@@ -416,6 +412,16 @@ fn events(path: &Path) -> Vec<String> {
     .expect("rows")
 }
 
+/// One thread, a paused clock: the engine and the simulator share it, so every run of a
+/// seed sees the same moments.
+fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime")
+}
+
 /// tmpfs when there is one: the journal's fsyncs cost nothing there, and durability is
 /// not what this test measures (the crash model drops the process, not the machine).
 fn scratch() -> tempfile::TempDir {
@@ -588,11 +594,7 @@ fn each_named_fault_alone() {
 #[test]
 fn an_outage_stops_the_batch_in_bounded_time_and_the_next_run_finishes() {
     let dir = scratch();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let runtime = paused_runtime();
     runtime.block_on(async {
         let mut rng = StdRng::seed_from_u64(42);
         let calm_config = SandboxConfig {
@@ -680,11 +682,7 @@ fn a_link_never_settled_by_the_provider_is_expired_after_its_grace() {
     // asks once more after the grace period, then marks it expired. A link whose expiry
     // is still ahead stays open. Days pass on a paused clock.
     let dir = scratch();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let runtime = paused_runtime();
     runtime.block_on(async {
         let sim = InProcessSandbox::new(SandboxConfig {
             claim_after: (
