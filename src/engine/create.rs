@@ -12,8 +12,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 impl<P: Provider> Engine<P> {
-    /// Sends every queued row of the batch, until none is left or the run stops.
-    pub(super) async fn create_all(self: &Arc<Self>, batch_id: &str) -> Result<(), EngineError> {
+    /// Sends every queued row of the batch (with `resends_only`, only rows sent before whose
+    /// create was found never to have happened), until none is left or the run stops.
+    pub(super) async fn create_all(
+        self: &Arc<Self>,
+        batch_id: &str,
+        resends_only: bool,
+    ) -> Result<(), EngineError> {
+        let batch = Arc::new(batch_id.to_string());
         let slots = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         loop {
@@ -25,9 +31,12 @@ impl<P: Provider> Engine<P> {
                 break;
             }
             let permits = self.free_slots(&slots).await;
-            let claimed = self
-                .journal
-                .claim(batch_id, permits.len(), self.opts.max_requests)?;
+            let claimed = self.journal.claim(
+                batch_id,
+                permits.len(),
+                self.opts.max_requests,
+                resends_only,
+            )?;
             if !claimed.is_empty() {
                 crashpoint::hit(crashpoint::AFTER_SENDING_COMMIT);
             }
@@ -45,7 +54,8 @@ impl<P: Provider> Engine<P> {
             for (claim, permit) in claimed.into_iter().zip(permits) {
                 self.progress.moved(RowState::Queued, RowState::Sending);
                 let engine = Arc::clone(self);
-                tasks.spawn(async move { engine.create_one(claim, permit).await });
+                let batch = Arc::clone(&batch);
+                tasks.spawn(async move { engine.create_one(&batch, claim, permit).await });
             }
         }
         while let Some(done) = tasks.join_next().await {
@@ -70,6 +80,7 @@ impl<P: Provider> Engine<P> {
 
     async fn create_one(
         &self,
+        batch_id: &str,
         claim: Claimed,
         _slot: OwnedSemaphorePermit,
     ) -> Result<(), JournalError> {
@@ -112,23 +123,15 @@ impl<P: Provider> Engine<P> {
                 }
                 Err(ProviderError::Ambiguous { message }) => {
                     tracing::warn!(order_id = %attempt.order_id, "create had no usable answer: {message}");
-                    self.recorder
-                        .record(
-                            attempt.id,
-                            &Update {
-                                state: Some(RowState::Unknown),
-                                message: Some(&message),
-                                ..Default::default()
-                            },
-                        )
+                    self.look_up_after(batch_id, &attempt, &message, None)
                         .await?;
-                    self.progress.moved(RowState::Sending, RowState::Unknown);
-                    let unknown = crate::journal::Attempt {
-                        state: RowState::Unknown,
-                        ..attempt.clone()
-                    };
-                    // NotFound puts the row back in the queue; the stage claims it again.
-                    let _: Resolution = self.resolve(&unknown).await?;
+                    return Ok(());
+                }
+                Err(ProviderError::Duplicate { code, message }) => {
+                    tracing::info!(order_id = %attempt.order_id, "create refused as a duplicate ({code}): looking it up");
+                    let said = format!("create refused as a duplicate: {message}");
+                    self.look_up_after(batch_id, &attempt, &said, Some(&message))
+                        .await?;
                     return Ok(());
                 }
                 Err(ProviderError::Retryable {
@@ -162,6 +165,25 @@ impl<P: Provider> Engine<P> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A create that may have happened: the row is `unknown` until a lookup settles it.
+    /// NotFound puts it back in the queue; the stage claims it again.
+    async fn look_up_after(
+        &self,
+        batch_id: &str,
+        attempt: &crate::journal::Attempt,
+        message: &str,
+        duplicate: Option<&str>,
+    ) -> Result<(), JournalError> {
+        self.set_state(attempt, RowState::Unknown, None, message)
+            .await?;
+        let unknown = crate::journal::Attempt {
+            state: RowState::Unknown,
+            ..attempt.clone()
+        };
+        let _: Resolution = self.resolve(batch_id, &unknown, duplicate).await?;
         Ok(())
     }
 

@@ -17,7 +17,8 @@ use crate::progress::Progress;
 use crate::provider::{LinkInfo, Lookup, Provider, ProviderError};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -100,7 +101,31 @@ pub struct Engine<P> {
     failures: AtomicU32,
     /// Jitter for retry backoff; seeded in simulation tests so a seed replays exactly.
     rng: Mutex<StdRng>,
+    lookups: Lookups,
 }
+
+/// What this run has seen of status lookups.
+#[derive(Debug, Default)]
+struct Lookups {
+    /// Lookups that found a link.
+    found: AtomicU64,
+    /// `found` when unresolved rows were last reconciled.
+    reconciled_at: AtomicU64,
+    /// Since when, and how often, lookups of links payrun knows exist were refused while
+    /// none found anything.
+    refused: Mutex<Option<(Instant, u32)>>,
+}
+
+impl Lookups {
+    fn found(&self) {
+        self.found.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Refusals of known links, with no lookup finding anything, that mark the lookups broken
+/// (together with `BROKEN_AFTER` grace periods): links payrun created cannot all be lagging.
+const BROKEN_REFUSALS: u32 = 10;
+const BROKEN_AFTER: u32 = 6;
 
 impl<P: Provider> Engine<P> {
     pub fn new(
@@ -127,6 +152,7 @@ impl<P: Provider> Engine<P> {
             recorder,
             rng,
             failures: AtomicU32::new(0),
+            lookups: Lookups::default(),
         })
     }
 
@@ -134,23 +160,90 @@ impl<P: Provider> Engine<P> {
     pub async fn run(self: &Arc<Self>, batch_id: &str) -> Result<Outcome, EngineError> {
         self.reconcile(batch_id).await?;
         if self.proceeding() {
-            self.create_all(batch_id).await?;
+            self.create_all(batch_id, false).await?;
         }
         if self.proceeding() {
             let deadline = tokio::time::Instant::now() + self.opts.poll_for;
-            self.poll_until(batch_id, deadline).await?;
+            self.poll_until(batch_id, deadline, false).await?;
         }
         self.outcome(batch_id)
     }
 
     /// Resolves unknown rows, then polls open links until settled or `poll_for` ran out.
+    /// Rows whose create is found never to have happened are sent again; rows never sent
+    /// are left for `run`.
     pub async fn poll(self: &Arc<Self>, batch_id: &str) -> Result<Outcome, EngineError> {
         let deadline = tokio::time::Instant::now() + self.opts.poll_for;
         self.reconcile(batch_id).await?;
         if self.proceeding() {
-            self.poll_until(batch_id, deadline).await?;
+            self.create_all(batch_id, true).await?;
+        }
+        if self.proceeding() {
+            self.poll_until(batch_id, deadline, true).await?;
         }
         self.outcome(batch_id)
+    }
+
+    /// Once a lookup has found a link since unresolved rows were last reconciled, their
+    /// refusals may now be evidence: reconcile them again, and send those found never
+    /// created.
+    async fn reconcile_unresolved(
+        self: &Arc<Self>,
+        batch_id: &str,
+        resends_only: bool,
+    ) -> Result<(), EngineError> {
+        let found = self.lookups.found.load(Ordering::Relaxed);
+        if found == self.lookups.reconciled_at.swap(found, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let unresolved: Vec<Attempt> = self
+            .journal
+            .attempts_in(batch_id, &[RowState::Unknown, RowState::Attention])?
+            .into_iter()
+            .filter(|a| {
+                a.state == RowState::Unknown
+                    || a.attention == Some(crate::journal::Attention::UnprovenLookup)
+            })
+            .collect();
+        if unresolved.is_empty() {
+            return Ok(());
+        }
+        let batch = Arc::new(batch_id.to_string());
+        self.each(unresolved, move |engine, attempt| {
+            let batch = Arc::clone(&batch);
+            async move { engine.resolve(&batch, &attempt, None).await.map(|_| ()) }
+        })
+        .await?;
+        if self.proceeding() {
+            self.create_all(batch_id, resends_only).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `work` on every attempt, at most `concurrency` at once, and waits for all.
+    async fn each<F, Fut>(
+        self: &Arc<Self>,
+        attempts: Vec<Attempt>,
+        work: F,
+    ) -> Result<(), EngineError>
+    where
+        F: Fn(Arc<Self>, Attempt) -> Fut,
+        Fut: Future<Output = Result<(), JournalError>> + Send + 'static,
+    {
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.opts.concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for attempt in attempts {
+            let slots = Arc::clone(&slots);
+            let job = work(Arc::clone(self), attempt);
+            tasks.spawn(async move {
+                let _slot = slots.acquire_owned().await.ok();
+                job.await
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.map_err(join_error)??;
+        }
+        Ok(())
     }
 
     fn outcome(&self, batch_id: &str) -> Result<Outcome, EngineError> {
@@ -205,7 +298,37 @@ impl<P: Provider> Engine<P> {
             None => self.provider.status(&attempt.order_id).await,
         };
         self.count(answer.as_ref().err());
+        match &answer {
+            Ok(Lookup::Found(_)) => self.lookups.found(),
+            Ok(Lookup::Unproven(said)) if attempt.link_id.is_some() => {
+                self.known_link_refused(said)
+            }
+            _ => {}
+        }
         answer
+    }
+
+    /// A lookup of a link payrun knows exists was refused by a path not yet proved. Links
+    /// can lag, but when such refusals keep coming for `BROKEN_AFTER` grace periods and no
+    /// lookup finds anything, the lookups are broken (a wrong URL or account): stop.
+    fn known_link_refused(&self, said: &str) {
+        if self.lookups.found.load(Ordering::Relaxed) > 0 {
+            return;
+        }
+        let mut refused = self
+            .lookups
+            .refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let (since, n) = refused.get_or_insert((Instant::now(), 0));
+        *n += 1;
+        let waited = Instant::now().saturating_duration_since(*since);
+        if *n >= BROKEN_REFUSALS && waited >= self.opts.not_found_grace * BROKEN_AFTER {
+            self.provider_down(format!(
+                "status lookups refused every link payrun knows exists ({n} lookups over {}s, none found anything; last answer: {said}); check the provider's base URL and account, then run again",
+                waited.as_secs()
+            ));
+        }
     }
 
     /// The circuit breaker: any usable answer (a refusal with a reason or a "come back at"
@@ -215,6 +338,7 @@ impl<P: Provider> Engine<P> {
             None | Some(ProviderError::Rejected { .. } | ProviderError::Fatal { .. }) => {
                 self.failures.store(0, Ordering::Relaxed)
             }
+            Some(ProviderError::Duplicate { .. }) => self.failures.store(0, Ordering::Relaxed),
             Some(ProviderError::Retryable { after: Some(_), .. }) => {
                 self.failures.store(0, Ordering::Relaxed)
             }

@@ -6,8 +6,6 @@ use super::{Engine, EngineError};
 use crate::journal::{Attempt, JournalError, Update};
 use crate::provider::{Client, Lookup, Provider, ProviderError};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -34,20 +32,10 @@ impl Engine<Client> {
         attempts: Vec<Attempt>,
         op: Operation,
     ) -> Result<(), EngineError> {
-        let slots = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        for attempt in attempts {
-            let engine = Arc::clone(self);
-            let slots = Arc::clone(&slots);
-            tasks.spawn(async move {
-                let _slot = slots.acquire_owned().await.ok();
-                engine.operate_one(&attempt, op).await
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            done.map_err(super::join_error)??;
-        }
-        Ok(())
+        self.each(attempts, move |engine, attempt| async move {
+            engine.operate_one(&attempt, op).await
+        })
+        .await
     }
 
     async fn operate_one(&self, attempt: &Attempt, op: Operation) -> Result<(), JournalError> {
@@ -70,7 +58,8 @@ impl Engine<Client> {
                 let code = match e {
                     ProviderError::Retryable { code, .. }
                     | ProviderError::Rejected { code, .. }
-                    | ProviderError::Fatal { code, .. } => code.clone(),
+                    | ProviderError::Fatal { code, .. }
+                    | ProviderError::Duplicate { code, .. } => code.clone(),
                     ProviderError::Ambiguous { .. } => "NO_ANSWER".into(),
                 };
                 (code, format!("{} refused: {e}", op.name()))

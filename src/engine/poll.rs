@@ -2,12 +2,10 @@
 //! interval, until every link is settled, the deadline passes or the run stops.
 
 use super::{Engine, EngineError};
-use crate::journal::{Attempt, JournalError, RowState, Update};
+use crate::journal::{Attempt, Attention, JournalError, RowState, Update};
 use crate::provider::{LinkState, Lookup, Provider, ProviderError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 impl<P: Provider> Engine<P> {
@@ -15,9 +13,10 @@ impl<P: Provider> Engine<P> {
         self: &Arc<Self>,
         batch_id: &str,
         deadline: Instant,
+        resends_only: bool,
     ) -> Result<(), EngineError> {
-        let slots = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
         while self.proceeding() && Instant::now() < deadline {
+            self.reconcile_unresolved(batch_id, resends_only).await?;
             let due = self.journal.due_polls(batch_id, self.now_ms(), 512)?;
             if due.is_empty() {
                 let Some(next) = self.journal.next_poll_at(batch_id)? else {
@@ -32,18 +31,10 @@ impl<P: Provider> Engine<P> {
                 }
                 continue;
             }
-            let mut tasks = JoinSet::new();
-            for attempt in due {
-                let engine = Arc::clone(self);
-                let slots = Arc::clone(&slots);
-                tasks.spawn(async move {
-                    let _slot = slots.acquire_owned().await.ok();
-                    engine.poll_one(&attempt).await
-                });
-            }
-            while let Some(done) = tasks.join_next().await {
-                done.map_err(super::join_error)??;
-            }
+            self.each(due, |engine, attempt| async move {
+                engine.poll_one(&attempt).await
+            })
+            .await?;
         }
         Ok(())
     }
@@ -66,6 +57,19 @@ impl<P: Provider> Engine<P> {
         let settled = matches!(&lookup, Ok(Lookup::Found(i)) if i.state != LinkState::Open);
         let refused = matches!(lookup, Err(ProviderError::Fatal { .. }));
         if self.overdue(attempt) && !settled && !refused {
+            let status = match &lookup {
+                Ok(Lookup::Found(info)) => info.provider_status.as_deref(),
+                _ => attempt.provider_status.as_deref(),
+            };
+            if status.is_some_and(crate::provider::outcome_unknown) {
+                let message = format!(
+                    "the link is past its expiry and the provider's only answer ({}) cannot say whether it paid",
+                    status.unwrap_or_default()
+                );
+                return self
+                    .needs_attention(attempt, Attention::OutcomeUnknown, &message)
+                    .await;
+            }
             // This poll was the last ask: a link long past its expiry cannot be paid.
             let message = "marked expired by payrun: the link's expiry passed more than the grace period ago and the provider still gave no final status";
             self.recorder
@@ -86,7 +90,7 @@ impl<P: Provider> Engine<P> {
             Ok(Lookup::Found(info)) => {
                 self.record_link(attempt, &info, true).await?;
             }
-            Ok(Lookup::NotFound) => {
+            Ok(Lookup::NotFound(_) | Lookup::Unproven(_)) => {
                 // The link was created and journaled; a provider that briefly cannot find it
                 // is asked again later, never answered with a second link.
                 tracing::warn!(order_id = %attempt.order_id, "provider cannot find an open link; asking again later");

@@ -5,7 +5,7 @@
 //! request leaves. An answer lost to a crash before its commit is recovered by reconciling
 //! the still-`sending` row.)
 
-use crate::journal::{Journal, JournalError, RowState, Update};
+use crate::journal::{Attention, Journal, JournalError, RowState, Update};
 use crate::provider::LinkInfo;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -22,6 +22,7 @@ struct Owned {
     message: Option<String>,
     next_poll_at: Option<i64>,
     count_poll: bool,
+    attention: Option<Attention>,
 }
 
 impl Owned {
@@ -33,6 +34,7 @@ impl Owned {
             message: u.message.map(str::to_string),
             next_poll_at: u.next_poll_at,
             count_poll: u.count_poll,
+            attention: u.attention,
         }
     }
 
@@ -44,6 +46,7 @@ impl Owned {
             message: self.message.as_deref(),
             next_poll_at: self.next_poll_at,
             count_poll: self.count_poll,
+            attention: self.attention,
         }
     }
 }

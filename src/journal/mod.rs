@@ -10,7 +10,7 @@ mod state;
 pub use import::Importer;
 pub use lock::{JournalLock, LockError};
 pub use ops::{Event, Latest, Requeue, RowSet};
-pub use state::RowState;
+pub use state::{Attention, RowState};
 
 use crate::payout::{PayoutRow, ProviderKind};
 use crate::provider::LinkInfo;
@@ -18,7 +18,7 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE batches (
@@ -86,6 +86,9 @@ CREATE TRIGGER events_append_only_d BEFORE DELETE ON events
 /// v2: when each link expires, as the provider said (Unix milliseconds).
 const SCHEMA_V2: &str = "ALTER TABLE attempts ADD COLUMN expires_at INTEGER;";
 
+/// v3: why a row in state `attention` needs a person (`Attention::as_str`).
+const SCHEMA_V3: &str = "ALTER TABLE attempts ADD COLUMN attention TEXT;";
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("journal {path}: {source}")]
@@ -139,6 +142,12 @@ pub struct Attempt {
     pub requests: u32,
     /// When the link expires (Unix milliseconds), once the provider said.
     pub expires_at: Option<i64>,
+    /// The provider's last status name for the link.
+    pub provider_status: Option<String>,
+    /// The provider's (or payrun's) last message about the attempt.
+    pub message: Option<String>,
+    /// Why the row needs a person, in state `attention`.
+    pub attention: Option<Attention>,
 }
 
 /// An attempt claimed for a create request: the row to send, with this attempt's order id.
@@ -158,6 +167,8 @@ pub struct Update<'a> {
     /// Unix milliseconds of the next status poll (`None` clears it).
     pub next_poll_at: Option<i64>,
     pub count_poll: bool,
+    /// With state `attention`: why.
+    pub attention: Option<Attention>,
 }
 
 /// Count and amount of rows per state.
@@ -288,7 +299,7 @@ impl Journal {
                 known: SCHEMA_VERSION,
             });
         }
-        for (to, sql) in [(1, SCHEMA_V1), (2, SCHEMA_V2)] {
+        for (to, sql) in [(1, SCHEMA_V1), (2, SCHEMA_V2), (3, SCHEMA_V3)] {
             if version < to {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -369,45 +380,88 @@ impl Journal {
     /// and saying so lets the `attempts_by_state` index deliver them already in order: no
     /// sort of the whole queue per claim.
     /// The commit happens before any of their requests leaves the process. Attempts that
-    /// already had `max_requests` create requests are left queued for a person to look at.
-    pub fn claim(&self, batch_id: &str, limit: usize, max_requests: u32) -> Result<Vec<Claimed>> {
+    /// already had `max_requests` create requests need a person: they move to `attention`.
+    /// With `resends_only`, only attempts already sent before are claimed.
+    pub fn claim(
+        &self,
+        batch_id: &str,
+        limit: usize,
+        max_requests: u32,
+        resends_only: bool,
+    ) -> Result<Vec<Claimed>> {
         let mut conn = self.conn();
         let e = |source| self.err(source);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(e)?;
+        let now = now_rfc3339();
+        let capped: Vec<(i64, String)> = tx
+            .prepare_cached(
+                "UPDATE attempts SET state = 'attention', attention = 'request-cap', updated_at = ?3
+                 WHERE batch_id = ?1 AND state = 'queued' AND next_poll_at IS NULL
+                   AND requests >= ?2
+                 RETURNING row_no, order_id",
+            )
+            .map_err(e)?
+            .query_map(params![batch_id, max_requests, now], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(e)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(e)?;
+        for (row_no, order_id) in capped {
+            insert_event(
+                &tx,
+                batch_id,
+                Some(row_no as u64),
+                Some(&order_id),
+                "transition",
+                Some(RowState::Queued),
+                Some(RowState::Attention),
+                &format!(
+                    "{max_requests} create requests without a usable answer: {}",
+                    Attention::RequestCap.advice()
+                ),
+            )
+            .map_err(e)?;
+        }
         let picked: Vec<(Attempt, String)> = {
             let mut stmt = tx
                 .prepare_cached(
                     "SELECT a.id, a.row_no, a.order_id, a.link_id, a.polls, a.requests, r.payout
                      FROM attempts a JOIN rows r ON r.batch_id = a.batch_id AND r.row_no = a.row_no
                      WHERE a.batch_id = ?1 AND a.state = 'queued' AND a.next_poll_at IS NULL
-                       AND a.requests < ?3
+                       AND a.requests < ?3 AND (?4 = 0 OR a.requests > 0)
                      ORDER BY a.id LIMIT ?2",
                 )
                 .map_err(e)?;
             let picked = stmt
-                .query_map(params![batch_id, limit as i64, max_requests], |r| {
-                    Ok((
-                        Attempt {
-                            id: r.get(0)?,
-                            row_no: r.get::<_, i64>(1)? as u64,
-                            order_id: r.get(2)?,
-                            state: RowState::Sending,
-                            link_id: r.get(3)?,
-                            polls: r.get(4)?,
-                            requests: r.get::<_, u32>(5)? + 1,
-                            expires_at: None,
-                        },
-                        r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                    ))
-                })
+                .query_map(
+                    params![batch_id, limit as i64, max_requests, resends_only],
+                    |r| {
+                        Ok((
+                            Attempt {
+                                id: r.get(0)?,
+                                row_no: r.get::<_, i64>(1)? as u64,
+                                order_id: r.get(2)?,
+                                state: RowState::Sending,
+                                link_id: r.get(3)?,
+                                polls: r.get(4)?,
+                                requests: r.get::<_, u32>(5)? + 1,
+                                expires_at: None,
+                                provider_status: None,
+                                message: None,
+                                attention: None,
+                            },
+                            r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                        ))
+                    },
+                )
                 .map_err(e)?
                 .collect::<std::result::Result<_, _>>()
                 .map_err(e)?;
             picked
         };
-        let now = now_rfc3339();
         let mut claimed = Vec::with_capacity(picked.len());
         for (attempt, payout) in picked {
             let mut row: PayoutRow = serde_json::from_str(&payout)
@@ -451,6 +505,17 @@ impl Journal {
         )
     }
 
+    /// An attempt of the batch whose link payrun knows exists (open or paid, with a link
+    /// id), the one looked up most: a lookup of it shows whether a lookup path works.
+    pub fn known_link(&self, batch_id: &str) -> Result<Option<Attempt>> {
+        self.query_attempts(
+            "WHERE batch_id = ?1 AND state IN ('open', 'paid') AND link_id IS NOT NULL
+             ORDER BY polls DESC, id LIMIT 1",
+            params![batch_id],
+        )
+        .map(|mut found| found.pop())
+    }
+
     /// Open attempts whose next poll is due at `now_ms`, earliest first.
     pub fn due_polls(&self, batch_id: &str, now_ms: i64, limit: usize) -> Result<Vec<Attempt>> {
         self.query_attempts(
@@ -474,7 +539,8 @@ impl Journal {
     fn query_attempts(&self, tail: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<Attempt>> {
         let conn = self.conn();
         let sql = format!(
-            "SELECT id, row_no, order_id, state, link_id, polls, requests, expires_at FROM attempts {tail}"
+            "SELECT id, row_no, order_id, state, link_id, polls, requests, expires_at,
+                    provider_status, provider_message, attention FROM attempts {tail}"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let raw = stmt
@@ -488,6 +554,9 @@ impl Journal {
                     r.get::<_, u32>(5)?,
                     r.get::<_, u32>(6)?,
                     r.get::<_, Option<i64>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, Option<String>>(10)?,
                 ))
             })
             .map_err(|e| self.err(e))?
@@ -495,7 +564,19 @@ impl Journal {
             .map_err(|e| self.err(e))?;
         raw.into_iter()
             .map(
-                |(id, row_no, order_id, state, link_id, polls, requests, expires_at)| {
+                |(
+                    id,
+                    row_no,
+                    order_id,
+                    state,
+                    link_id,
+                    polls,
+                    requests,
+                    expires_at,
+                    provider_status,
+                    message,
+                    attention,
+                )| {
                     Ok(Attempt {
                         id,
                         row_no: row_no as u64,
@@ -505,6 +586,9 @@ impl Journal {
                         polls,
                         requests,
                         expires_at,
+                        provider_status,
+                        message,
+                        attention: attention.as_deref().and_then(Attention::parse),
                     })
                 },
             )
@@ -564,7 +648,8 @@ impl Journal {
                 provider_code = COALESCE(?6, provider_code),
                 provider_message = COALESCE(?7, provider_message),
                 next_poll_at = ?8, polls = polls + ?9, updated_at = ?10,
-                expires_at = COALESCE(?11, expires_at)
+                expires_at = COALESCE(?11, expires_at),
+                attention = CASE WHEN ?2 = 'attention' THEN COALESCE(?12, attention) END
              WHERE id = ?1",
             params![
                 attempt_id,
@@ -582,6 +667,7 @@ impl Journal {
                 u.count_poll as i64,
                 now_rfc3339(),
                 info.and_then(|i| i.expires_at),
+                u.attention.map(Attention::as_str),
             ],
         )
         .map_err(e)?;
@@ -815,7 +901,7 @@ mod tests {
         let (_d, j) = open();
         import(&j, "b1");
         assert_eq!(j.batch("b1").unwrap().unwrap().sheet_sha256, "sha-b1");
-        let claimed = j.claim("b1", 10, 10).unwrap();
+        let claimed = j.claim("b1", 10, 10, false).unwrap();
         assert_eq!(
             claimed
                 .iter()
@@ -825,7 +911,7 @@ mod tests {
         );
         assert_eq!(claimed[0].attempt.requests, 1);
         assert!(
-            j.claim("b1", 10, 10).unwrap().is_empty(),
+            j.claim("b1", 10, 10, false).unwrap().is_empty(),
             "a sending row is never claimed twice"
         );
         let sending = j.attempts_in("b1", &[RowState::Sending]).unwrap();
@@ -836,7 +922,7 @@ mod tests {
     fn requests_are_capped_per_attempt() {
         let (_d, j) = open();
         import(&j, "b1");
-        let first = j.claim("b1", 1, 1).unwrap();
+        let first = j.claim("b1", 1, 1, false).unwrap();
         j.update(
             first[0].attempt.id,
             &Update {
@@ -845,19 +931,31 @@ mod tests {
             },
         )
         .unwrap();
-        let next = j.claim("b1", 5, 1).unwrap();
+        let next = j.claim("b1", 5, 1, false).unwrap();
         assert_eq!(
             next.iter().map(|c| c.attempt.row_no).collect::<Vec<_>>(),
             [4],
             "row 2 used its one request"
         );
+        let capped = j.attempts_in("b1", &[RowState::Attention]).unwrap();
+        assert_eq!(
+            capped.len(),
+            1,
+            "a capped row needs a person, it is not left queued"
+        );
+        assert_eq!(capped[0].row_no, 2);
+        assert_eq!(capped[0].attention, Some(Attention::RequestCap));
+        // Only rows sent before are re-sent by `poll`.
+        let j2 = open();
+        import(&j2.1, "b2");
+        assert!(j2.1.claim("b2", 5, 10, true).unwrap().is_empty());
     }
 
     #[test]
     fn terminal_states_do_not_flap_and_summary_counts_amounts() {
         let (_d, j) = open();
         import(&j, "b1");
-        let claimed = j.claim("b1", 10, 10).unwrap();
+        let claimed = j.claim("b1", 10, 10, false).unwrap();
         let a = claimed[0].attempt.id;
         assert_eq!(
             j.update(

@@ -2,6 +2,7 @@
 //! the few classes the engine acts on. The engine never looks at provider codes or strings.
 
 pub mod checksum;
+mod paths;
 pub mod paytm;
 pub mod payu;
 pub mod transport;
@@ -40,12 +41,18 @@ pub struct LinkInfo {
     pub expires_at: Option<i64>,
 }
 
-/// Result of a status lookup by order id.
+/// Result of a status lookup. A refusal (a failure code, an HTTP 404, a success without a
+/// link) is evidence that the provider has no link for the order id only when the same
+/// lookup path has proved itself in this run, by answering a link payrun knows exists: the
+/// documentation never says how "not found" reads, so payrun learns it (`paths`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
     Found(LinkInfo),
-    /// The provider has no link for this order id: the create never happened.
-    NotFound,
+    /// A proven lookup path refused this order id: no link for it (yet: a lookup can lag
+    /// the create it follows). Carries the provider's answer, verbatim.
+    NotFound(String),
+    /// A refusal from a path that has not yet answered any link: no evidence either way.
+    Unproven(String),
 }
 
 /// Every answer that is not a success, classified once in the provider module.
@@ -63,6 +70,11 @@ pub enum ProviderError {
     /// duplicate-order answer). Resolve with a status lookup on the same order id.
     #[error("no usable answer: {message}")]
     Ambiguous { message: String },
+    /// A create refused because the order id is already used (Paytm `PL_040`, PayU
+    /// `1103`/`1125`): a link may exist. Resolve with a lookup; if the lookups keep saying
+    /// "not found", the provider contradicts itself and a person must look.
+    #[error("duplicate order id ({code}): {message}")]
+    Duplicate { code: String, message: String },
     /// The provider refused this row for good (validation codes).
     #[error("rejected ({code}): {message}")]
     Rejected { code: String, message: String },
@@ -79,6 +91,12 @@ pub(crate) fn end_of_day_ist_ms(date: time::Date) -> i64 {
         .assume_offset(time::macros::offset!(+5:30))
         .unix_timestamp()
         * 1000
+}
+
+/// Whether a link whose provider status is `provider_status` may have paid without the
+/// provider being able to say so (PayU status v1's "details filled").
+pub fn outcome_unknown(provider_status: &str) -> bool {
+    payu::outcome_unknown(provider_status)
 }
 
 /// A `Retryable` error: nothing happened at the provider.
@@ -218,7 +236,7 @@ pub(crate) mod testing {
     pub(crate) fn found(lookup: Lookup) -> LinkInfo {
         match lookup {
             Lookup::Found(info) => info,
-            Lookup::NotFound => panic!("expected a link"),
+            other => panic!("expected a link, got {other:?}"),
         }
     }
 }

@@ -14,6 +14,7 @@
 //! - Envelope codes: see [`classify`].
 
 use super::checksum;
+use super::paths::Paths;
 use super::transport::{Method, Request, Transport};
 use super::{retryable, LinkInfo, LinkState, Lookup, Provider, ProviderError};
 use crate::payout::PayoutRow;
@@ -122,12 +123,26 @@ impl Envelope {
             self.message.clone()
         }
     }
+
+    /// The answer as Paytm gave it, for the journal: `FAILURE PL_057: Invalid request`.
+    fn verbatim(&self) -> String {
+        let mut text = format!("{} {}: {}", self.status, self.code, self.message);
+        if self.result.is_none() {
+            text.push_str(" (no result)");
+        }
+        text
+    }
 }
 
 /// Parses a body as a Paytm envelope; anything else is an error describing the body.
 pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| format!("answer is not JSON ({} bytes)", body.len()))?;
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        format!(
+            "answer is not JSON ({} bytes): {}",
+            body.len(),
+            super::transport::excerpt(body)
+        )
+    })?;
     let Value::Object(mut map) = value else {
         return Err("answer is JSON but not an object".into());
     };
@@ -157,8 +172,10 @@ pub(crate) type Answer = super::transport::Answer<Envelope>;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Verdict {
     Done(Envelope),
-    /// A status lookup established that Paytm has no link for the order id.
-    NotFound,
+    /// A status lookup refused the order id without naming a link (any failure code, an
+    /// HTTP 404, a success without a result), quoted. Whether that means "no such link"
+    /// depends on whether the lookup has proved itself (`Paths`).
+    Refused(String),
 }
 
 /// Envelope codes that mean our account, credentials or configuration are wrong: every other
@@ -176,9 +193,10 @@ const FATAL_CODES: &[&str] = &[
 
 /// The one classification of a Paytm answer for operation `op`. Envelope codes:
 /// `PL_001`/SUCCESS → done; `PL_041` → retryable; [`FATAL_CODES`] → fatal; `PL_500` → ambiguous
-/// on create, retryable otherwise; `PL_040` or a "duplicate" message on create → ambiguous
-/// (look the order id up); on a status lookup `PL_030`, a "not found"/"no record" message or a
-/// success without a result → not found; any other failure → rejected.
+/// on create, retryable otherwise; `PL_040` or a "duplicate" message on create → duplicate
+/// (look the order id up); on a status lookup, any other failure, a success without a result
+/// or an HTTP 404 → refused (Paytm never documented how an unknown order id is answered);
+/// any other failure → rejected.
 pub(crate) fn classify(op: Op, answer: Answer) -> Result<Verdict, ProviderError> {
     match answer {
         Answer::NotSent(detail) => Err(retryable(None, "network", format!("not sent: {detail}"))),
@@ -198,6 +216,13 @@ fn classify_http(
     body: Result<Envelope, String>,
 ) -> Result<Verdict, ProviderError> {
     let http_code = format!("HTTP_{status}");
+    if op == Op::Status && status == 404 {
+        let said = match &body {
+            Ok(env) => env.verbatim(),
+            Err(detail) => detail.clone(),
+        };
+        return Ok(Verdict::Refused(format!("HTTP 404: {said}")));
+    }
     match body {
         Ok(env) if env.code == "PL_041" => Err(retryable(retry_after, &env.code, env.describe())),
         Ok(env) if status == 429 => {
@@ -226,8 +251,8 @@ fn classify_envelope(
         return Ok(Verdict::Done(env));
     }
     if env.is_success() {
-        if op == Op::Status && env.result.is_none() {
-            return Ok(Verdict::NotFound);
+        if op == Op::Status {
+            return Ok(Verdict::Refused(env.verbatim()));
         }
         return Ok(Verdict::Done(env));
     }
@@ -248,14 +273,13 @@ fn classify_envelope(
         return Err(server_error(op, retry_after, &code, message));
     }
     if op == Op::Create && (code == "PL_040" || env.says(&["duplicate"])) {
-        return Err(ProviderError::Ambiguous {
-            message: format!("duplicate order id: look it up ({code}: {message})"),
+        return Err(ProviderError::Duplicate {
+            message: env.verbatim(),
+            code,
         });
     }
-    if op == Op::Status
-        && (code == "PL_030" || env.says(&["not found", "no record", "no payout link"]))
-    {
-        return Ok(Verdict::NotFound);
+    if op == Op::Status {
+        return Ok(Verdict::Refused(env.verbatim()));
     }
     Err(ProviderError::Rejected { code, message })
 }
@@ -384,6 +408,7 @@ struct LinkBody<'a> {
 pub struct PaytmClient {
     transport: Transport,
     config: PaytmConfig,
+    paths: Paths,
 }
 
 impl fmt::Debug for PaytmClient {
@@ -397,12 +422,16 @@ impl fmt::Debug for PaytmClient {
 impl PaytmClient {
     pub fn new(config: PaytmConfig) -> Result<Self, reqwest::Error> {
         let transport = Transport::http(&config.base_url, config.timeout)?;
-        Ok(PaytmClient { transport, config })
+        Ok(Self::with_transport(config, transport))
     }
 
     /// A client over another transport (the simulator in process, for simulation tests).
     pub fn with_transport(config: PaytmConfig, transport: Transport) -> Self {
-        PaytmClient { transport, config }
+        PaytmClient {
+            transport,
+            config,
+            paths: Paths::default(),
+        }
     }
 
     /// Re-sends the SMS/e-mail of an active link.
@@ -437,7 +466,9 @@ impl PaytmClient {
             Ok(Verdict::Done(env)) => {
                 tracing::debug!(op = op.name(), id, code = %env.code, "paytm answered")
             }
-            Ok(Verdict::NotFound) => tracing::debug!(op = op.name(), id, "paytm has no such link"),
+            Ok(Verdict::Refused(said)) => {
+                tracing::debug!(op = op.name(), id, "paytm refused the lookup: {said}")
+            }
             Err(e) => tracing::debug!(op = op.name(), id, "paytm call failed: {e}"),
         }
         verdict
@@ -482,9 +513,9 @@ impl Provider for PaytmClient {
                 }
                 Ok(info)
             }
-            // `classify` gives NotFound only for status lookups.
-            Verdict::NotFound => Err(ProviderError::Ambiguous {
-                message: "create answered 'not found': look it up".into(),
+            // `classify` refuses only status lookups.
+            Verdict::Refused(said) => Err(ProviderError::Ambiguous {
+                message: format!("create answered without a link ({said}): look it up"),
             }),
         }
     }
@@ -495,8 +526,11 @@ impl Provider for PaytmClient {
             order_id,
         };
         Ok(match self.call(Op::Status, &body, order_id).await? {
-            Verdict::Done(env) => Lookup::Found(link_info(&env)),
-            Verdict::NotFound => Lookup::NotFound,
+            Verdict::Done(env) => {
+                self.paths.prove(Op::Status.path());
+                Lookup::Found(link_info(&env))
+            }
+            Verdict::Refused(said) => self.paths.refusal(Op::Status.path(), said),
         })
     }
 
@@ -539,9 +573,10 @@ mod tests {
     fn class(r: Result<Verdict, ProviderError>) -> &'static str {
         match r {
             Ok(Verdict::Done(_)) => "done",
-            Ok(Verdict::NotFound) => "not-found",
+            Ok(Verdict::Refused(_)) => "refused",
             Err(ProviderError::Retryable { .. }) => "retryable",
             Err(ProviderError::Ambiguous { .. }) => "ambiguous",
+            Err(ProviderError::Duplicate { .. }) => "duplicate",
             Err(ProviderError::Rejected { .. }) => "rejected",
             Err(ProviderError::Fatal { .. }) => "fatal",
         }
@@ -608,13 +643,22 @@ mod tests {
             class(classify(Op::Create, http(408, Err("html".into())))),
             "retryable"
         );
-        for status in [301, 401, 403, 404, 405] {
+        for status in [301, 401, 403, 405] {
             assert_eq!(
                 class(classify(Op::Status, http(status, Err("x".into())))),
                 "fatal",
                 "{status}"
             );
         }
+        // A 404 to a lookup may be how Paytm says "no such order id": a refusal, never fatal.
+        assert_eq!(
+            class(classify(Op::Status, http(404, Err("x".into())))),
+            "refused"
+        );
+        assert_eq!(
+            class(classify(Op::Create, http(404, Err("x".into())))),
+            "fatal"
+        );
         assert!(parse_envelope(b"<html>").is_err());
         assert!(parse_envelope(b"[1,2]").is_err());
         assert!(parse_envelope(br#"{"result":{}}"#).is_err());
@@ -658,14 +702,14 @@ mod tests {
                 Op::Create,
                 failure("PL_040", "Duplicate order id")
             )),
-            "ambiguous"
+            "duplicate"
         );
         assert_eq!(
             class(classify(
                 Op::Create,
                 failure("PL_1210", "Duplicate OrderId")
             )),
-            "ambiguous"
+            "duplicate"
         );
         for code in [
             "PL_010", "PL_011", "PL_013", "PL_021", "PL_057", "PL_400", "PL_9999",
@@ -698,24 +742,30 @@ mod tests {
     }
 
     #[test]
-    fn status_not_found_in_its_several_spellings() {
+    fn every_lookup_refusal_that_names_no_link_is_quoted() {
         let msg = "No payout link found for the given order id";
-        assert_eq!(
-            class(classify(Op::Status, failure("PL_030", msg))),
-            "not-found"
-        );
-        assert_eq!(
-            class(classify(Op::Status, failure("DE_404", "Record not found"))),
-            "not-found"
-        );
-        assert_eq!(
-            class(classify(Op::Status, failure("X", "no record exists"))),
-            "not-found"
-        );
+        for (code, text) in [
+            ("PL_030", msg),
+            ("PL_057", "Invalid request"),
+            ("PL_011", "Invalid value of orderId"),
+            ("PL_1299", "Request could not be processed"),
+        ] {
+            match classify(Op::Status, failure(code, text)) {
+                Ok(Verdict::Refused(said)) => {
+                    assert_eq!(said, format!("FAILURE {code}: {text} (no result)"))
+                }
+                other => panic!("{code}: {other:?}"),
+            }
+        }
         let empty = http(200, Ok(env("SUCCESS", "PL_001", "ok", Some(json!({})))));
-        assert_eq!(class(classify(Op::Status, empty)), "not-found");
+        assert_eq!(class(classify(Op::Status, empty)), "refused");
         let absent = http(200, Ok(env("SUCCESS", "PL_001", "ok", None)));
-        assert_eq!(class(classify(Op::Status, absent)), "not-found");
+        assert_eq!(class(classify(Op::Status, absent)), "refused");
+        let html = parse_envelope(b"<html><h1>404 Not Found</h1></html>");
+        match classify(Op::Status, http(404, html)) {
+            Ok(Verdict::Refused(said)) => assert!(said.contains("404 Not Found"), "{said}"),
+            other => panic!("{other:?}"),
+        }
         // Only lookups have a "not found" outcome; a deactivate of an unknown link is refused.
         assert_eq!(
             class(classify(Op::Deactivate, failure("PL_030", msg))),

@@ -1,7 +1,13 @@
 //! The PayU Payouts Smart Send client (`reference/providers.md` §2): the OAuth token every
-//! request carries, the v2 create, Smart Send Details by `merchantRefId`, status by `linkId`,
-//! cancel and extend-expiry; and the one place where PayU's answers are classified into
-//! `ProviderError` classes.
+//! request carries, the v2 create, the lookups (Smart Send Details by `merchantRefId`, status
+//! v2 by `linkId`, status v1 by either), cancel, extend-expiry and Get Account Details; and
+//! the one place where PayU's answers are classified into `ProviderError` classes.
+//!
+//! Lookups: Details is the documented one, v2 status is only on PayU's legacy pages and v1
+//! (seed 000) is deprecated. Each is optional: one that answers 404 before ever working is
+//! skipped for the run. v1 cannot say "paid": it answers "details already filled" (1118)
+//! for a link whose beneficiary has acted, whatever became of the transfer. payrun keeps
+//! such a link open and, past its expiry, asks a person instead of calling it expired.
 //!
 //! The token: one for all concurrent requests, fetched on first use, refreshed shortly before
 //! it expires and once when a request is answered 401. The refresh happens under a lock, so
@@ -15,6 +21,7 @@
 //! `{status, msg, code, data}` envelope → `Ambiguous`/`Retryable`, or `Fatal` for 3xx/403/404/405
 //! (a wrong URL). Envelope codes: see [`classify_envelope`].
 
+use super::paths::Paths;
 use super::transport::{Method, Request, Sent, Transport};
 use super::{retryable, LinkInfo, LinkState, Lookup, Provider, ProviderError};
 use crate::engine::Pacer;
@@ -38,6 +45,8 @@ const TOKEN_PATH: &str = "/oauth/token";
 const CREATE_PATH: &str = "/payout/v2/smartSend/link";
 const DETAILS_PATH: &str = "/payout/merchant/smartSend/details";
 const LINK_STATUS_PATH: &str = "/payout/v2/smartSend/status";
+const V1_STATUS_PATH: &str = "/payout/smartPay/status";
+const ACCOUNT_PATH: &str = "/payout/merchant/getAccountDetail";
 const CANCEL_PATH: &str = "/payout/smartPay/cancel";
 const EXPIRY_PATH: &str = "/payout/v2/smartSend/expiry/";
 const SCOPE: &str = "create_payout_transactions";
@@ -96,10 +105,16 @@ impl fmt::Debug for PayuConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Op {
     Create,
+    /// Smart Send Details by merchantRefId: the documented lookup.
     Details,
+    /// Smart Send Status v2 by linkId (only on PayU's legacy pages).
     LinkStatus,
+    /// Smart Send Status v1 by linkId or merchantRefId (deprecated, documented).
+    V1Status,
     Cancel,
     Extend,
+    /// Get Account Details: balance and transferable amount.
+    Account,
 }
 
 impl Op {
@@ -108,9 +123,33 @@ impl Op {
             Op::Create => "create",
             Op::Details => "details",
             Op::LinkStatus => "link status",
+            Op::V1Status => "v1 status",
             Op::Cancel => "cancel",
             Op::Extend => "extend",
+            Op::Account => "account details",
         }
+    }
+
+    /// The endpoint, without a query.
+    fn path(self) -> &'static str {
+        match self {
+            Op::Create => CREATE_PATH,
+            Op::Details => DETAILS_PATH,
+            Op::LinkStatus => LINK_STATUS_PATH,
+            Op::V1Status => V1_STATUS_PATH,
+            Op::Cancel => CANCEL_PATH,
+            Op::Extend => EXPIRY_PATH,
+            Op::Account => ACCOUNT_PATH,
+        }
+    }
+
+    /// Operations that ask and change nothing: a 404 there may be a path this PayU host
+    /// does not serve, not a wrong configuration.
+    fn reads(self) -> bool {
+        matches!(
+            self,
+            Op::Details | Op::LinkStatus | Op::V1Status | Op::Account
+        )
     }
 }
 
@@ -144,12 +183,27 @@ impl Envelope {
     fn code_or(&self, fallback: &str) -> String {
         self.code.clone().unwrap_or_else(|| fallback.to_string())
     }
+
+    /// The answer as PayU gave it, for the journal: `status 1, code 1112: SmartPay Link not found`.
+    fn verbatim(&self) -> String {
+        let code = self.code.as_deref().unwrap_or("null");
+        format!(
+            "status {}, code {code}: {}",
+            u8::from(!self.ok),
+            self.message
+        )
+    }
 }
 
 /// Parses a body as PayU's envelope; anything else is an error describing the body.
 pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| format!("answer is not JSON ({} bytes)", body.len()))?;
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        format!(
+            "answer is not JSON ({} bytes): {}",
+            body.len(),
+            super::transport::excerpt(body)
+        )
+    })?;
     let Value::Object(mut map) = value else {
         return Err("answer is JSON but not an object".into());
     };
@@ -158,7 +212,12 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
         Some(Value::Number(n)) if n.as_u64() == Some(1) => false,
         Some(Value::String(s)) if s == "0" => true,
         Some(Value::String(s)) if s == "1" => false,
-        _ => return Err("answer is JSON without PayU's status 0 or 1".into()),
+        _ => {
+            return Err(format!(
+                "answer is JSON without PayU's status 0 or 1: {}",
+                super::transport::excerpt(body)
+            ))
+        }
     };
     let code = match map.get("code") {
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -188,8 +247,11 @@ pub(crate) type Answer = super::transport::Answer<Envelope>;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Verdict {
     Done(Envelope),
-    /// PayU has no record of the merchantRefId or link (yet: its lookup can lag a create).
-    NotFound,
+    /// A lookup found no record of the merchantRefId or link (1112, or Details' "record not
+    /// found ... fetch details after some time"), quoted: evidence only from a proven path.
+    Refused(String),
+    /// A read-only endpoint answered 404/405: it may not exist on this PayU host.
+    Missing(String),
 }
 
 /// Codes that mean the merchant account or its setup is wrong: every request would fail.
@@ -222,6 +284,10 @@ pub(crate) fn classify(op: Op, answer: Answer) -> Result<Verdict, ProviderError>
         // A 5xx may come after the create committed (a gateway timing out, a crash mid-way).
         (500.., _) if op == Op::Create => Err(no_answer(op, &http_code, format!("server error: {detail}"))),
         (500.., _) => Err(retryable(retry_after, &http_code, format!("server error: {detail}"))),
+        (404 | 405, body) if op.reads() => Ok(Verdict::Missing(match body {
+            Ok(env) => format!("HTTP {status}: {}", env.verbatim()),
+            Err(detail) => format!("HTTP {status}: {detail}"),
+        })),
         (401, _) => Err(ProviderError::Fatal {
             code: http_code,
             message: "PayU refused a freshly issued token; check PAYRUN_PAYU_MERCHANT_ID and that the token's user may create payouts".into(),
@@ -241,10 +307,11 @@ pub(crate) fn classify(op: Op, answer: Answer) -> Result<Verdict, ProviderError>
 }
 
 /// Envelope rules: a create answer naming a `linkId` proves the link exists (also with
-/// 1127, approval pending); status 0 → done; [`FATAL_CODES`] → fatal; a duplicate code or
-/// 1127 on create → ambiguous (look the merchantRefId up); "not found" (Details says so in
-/// words, with no code) or 1112 on a lookup → not found; "try after some time" → retryable;
-/// anything else (1101–1109, 1114, 1121, ...) → the row is rejected.
+/// 1127, approval pending); status 0 → done; [`FATAL_CODES`] → fatal; a duplicate code on
+/// create → duplicate, 1127 without a link → ambiguous (look the merchantRefId up); "not
+/// found" (Details says so in words, with no code) or 1112 on a lookup → refused; "try after
+/// some time" → retryable; anything else (1101–1109, 1114, 1121, and the settled-link codes
+/// of the status paths, which [`settled`] reads) → rejected.
 pub(crate) fn classify_envelope(
     op: Op,
     env: Envelope,
@@ -266,8 +333,9 @@ pub(crate) fn classify_envelope(
         return Err(ProviderError::Fatal { code, message });
     }
     if op == Op::Create && (env.code_is(DUPLICATE_CODES) || env.says(&["duplicate"])) {
-        return Err(ProviderError::Ambiguous {
-            message: format!("duplicate merchantRefId: look it up ({code}: {message})"),
+        return Err(ProviderError::Duplicate {
+            message: env.verbatim(),
+            code,
         });
     }
     if op == Op::Create && env.code_is(&["1127"]) {
@@ -275,10 +343,10 @@ pub(crate) fn classify_envelope(
             message: format!("link awaits approval: look it up ({code}: {message})"),
         });
     }
-    if matches!(op, Op::Details | Op::LinkStatus)
+    if matches!(op, Op::Details | Op::LinkStatus | Op::V1Status)
         && (env.code_is(&["1112"]) || (env.code.is_none() && env.says(&["not found"])))
     {
-        return Ok(Verdict::NotFound);
+        return Ok(Verdict::Refused(env.verbatim()));
     }
     if env.says(&["try after", "too many"]) {
         return Err(retryable(retry_after, &code, message));
@@ -340,6 +408,79 @@ fn link_info(env: &Envelope, default_status: &str) -> LinkInfo {
         message: Some(env.message.clone()).filter(|m| !m.is_empty()),
         expires_at: env.field("expiryDate").and_then(|t| parse_timestamp_ms(&t)),
     }
+}
+
+/// What one lookup path said.
+enum Asked {
+    Found(LinkInfo),
+    Refused(String),
+    /// The path is missing at this PayU host; nothing was asked.
+    Skipped,
+}
+
+/// The status paths answer a settled link with a failure code naming its state (v1 also
+/// answers "details already filled" and the approval and transfer states that way).
+fn settled(op: Op, code: &str) -> Option<(LinkState, &'static str)> {
+    if !matches!(op, Op::LinkStatus | Op::V1Status) {
+        return None;
+    }
+    Some(match code {
+        "1111" => (LinkState::Expired, "LINK_EXPIRED"),
+        "1122" => (LinkState::Cancelled, "LINK_CANCELLED"),
+        "1123" => (LinkState::Failed, "LINK_REJECTED"),
+        "1118" if op == Op::V1Status => (LinkState::Open, V1_DETAILS_FILLED),
+        // As with v2's FAILED: the beneficiary may try again until the link expires.
+        "1124" if op == Op::V1Status => (LinkState::Open, "LINK_TRANSACTION_FAILED"),
+        "1127" if op == Op::V1Status => (LinkState::Open, "APPROVAL_PENDING"),
+        _ => return None,
+    })
+}
+
+/// The provider status payrun records when Smart Send Status v1 says the beneficiary has
+/// submitted their details. v1 has no "paid" answer: a link it calls filled may have paid
+/// or may still be paying, and only Details or v2 could say which.
+pub const V1_DETAILS_FILLED: &str = "DETAILS_FILLED (v1)";
+
+/// Whether `provider_status` is one from which payrun cannot tell whether the link paid:
+/// such a link is never marked expired by payrun, it needs a person (`payrun settle`).
+pub fn outcome_unknown(provider_status: &str) -> bool {
+    provider_status == V1_DETAILS_FILLED
+}
+
+/// A v1 status answer (`status 0`): the link is valid, its details pending or filled.
+fn v1_info(env: &Envelope) -> LinkInfo {
+    let filled = env
+        .data
+        .as_ref()
+        .and_then(|d| d.get("detailFilled"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    LinkInfo {
+        state: LinkState::Open,
+        link_id: env.field("linkId"),
+        link_url: env.field("link"),
+        provider_status: Some(
+            if filled {
+                V1_DETAILS_FILLED
+            } else {
+                "DETAIL_PENDING (v1)"
+            }
+            .into(),
+        ),
+        code: env.code.clone(),
+        message: Some(env.message.clone()).filter(|m| !m.is_empty()),
+        expires_at: env
+            .field("linkExpiryDate")
+            .and_then(|t| parse_timestamp_ms(&t)),
+    }
+}
+
+/// What Get Account Details says the merchant holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account {
+    pub balance: crate::money::Amount,
+    /// What may be paid out now.
+    pub transferable: crate::money::Amount,
 }
 
 /// PayU's timestamps, `2021-07-21T12:19:04.882+0000` or `2021-07-23T10:00:49.778Z`, in Unix
@@ -417,6 +558,7 @@ pub struct PayuClient {
     /// The engine paces each call; a call that needs a second request (a re-send after a
     /// 401, a lookup by link id) waits here for its turn.
     pacer: Option<Arc<Pacer>>,
+    paths: Paths,
 }
 
 impl fmt::Debug for PayuClient {
@@ -452,6 +594,7 @@ impl PayuClient {
             api,
             token: tokio::sync::Mutex::new(None),
             pacer: None,
+            paths: Paths::default(),
         }
     }
 
@@ -476,37 +619,147 @@ impl PayuClient {
             .map(|_| ())
     }
 
-    /// Status by link id (v2), the fallback when Smart Send Details cannot find a link
-    /// payrun knows exists. PayU answers a settled link with a failure code naming its state.
-    pub async fn link_status(&self, link_id: &str) -> Result<Lookup, ProviderError> {
-        let path = format!("{LINK_STATUS_PATH}?{}", query(&[("linkId", link_id)]));
-        match self
-            .call(Op::LinkStatus, Method::GET, &path, Body::None, link_id)
-            .await
-        {
-            Ok(Verdict::Done(env)) => Ok(Lookup::Found(LinkInfo {
-                link_id: Some(link_id.to_string()),
-                ..link_info(&env, "PENDING")
-            })),
-            Ok(Verdict::NotFound) => Ok(Lookup::NotFound),
-            Err(ProviderError::Rejected { code, message }) => {
-                let state = match code.as_str() {
-                    "1122" => LinkState::Cancelled,
-                    "1111" => LinkState::Expired,
-                    "1123" => LinkState::Failed,
-                    _ => return Err(ProviderError::Rejected { code, message }),
-                };
-                Ok(Lookup::Found(LinkInfo {
-                    state,
-                    link_id: Some(link_id.to_string()),
-                    link_url: None,
-                    provider_status: Some(code.clone()),
-                    code: Some(code),
-                    message: Some(message),
-                    expires_at: None,
-                }))
+    /// Asks one lookup path. A path that answers 404/405 before it ever worked is missing at
+    /// this PayU host: it is skipped for the rest of the run, with one warning.
+    async fn ask(
+        &self,
+        op: Op,
+        query: String,
+        id: &str,
+        paced: bool,
+    ) -> Result<Asked, ProviderError> {
+        if self.paths.disabled(op.path()) {
+            return Ok(Asked::Skipped);
+        }
+        if paced {
+            self.next_turn().await;
+        }
+        let path = format!("{}?{query}", op.path());
+        let verdict = match self.call(op, Method::GET, &path, Body::None, id).await {
+            Err(ProviderError::Rejected { code, message }) => match settled(op, &code) {
+                Some((state, status)) => {
+                    self.paths.prove(op.path());
+                    return Ok(Asked::Found(LinkInfo {
+                        state,
+                        link_id: None,
+                        link_url: None,
+                        provider_status: Some(status.into()),
+                        code: Some(code),
+                        message: Some(message),
+                        expires_at: None,
+                    }));
+                }
+                None => return Err(ProviderError::Rejected { code, message }),
+            },
+            other => other?,
+        };
+        Ok(match verdict {
+            Verdict::Done(env) => {
+                self.paths.prove(op.path());
+                Asked::Found(match op {
+                    Op::V1Status => v1_info(&env),
+                    _ => link_info(&env, "PENDING"),
+                })
             }
-            Err(e) => Err(e),
+            Verdict::Refused(said) => Asked::Refused(said),
+            Verdict::Missing(said) if self.paths.missing(op.path()) => {
+                tracing::warn!(
+                    "PayU answered {said} at {}: payrun stops using it for this run and asks its other lookup paths",
+                    op.path()
+                );
+                Asked::Skipped
+            }
+            // A path that has worked answers 404 about this one id.
+            Verdict::Missing(said) => Asked::Refused(said),
+        })
+    }
+
+    /// Looks a link up through every path that can find it, in order, until one does:
+    /// Smart Send Details by merchantRefId; then, with a link id, status v2 and v1 by link id,
+    /// else status v1 by merchantRefId. Details lags new links ("fetch details after some
+    /// time") and v2 is only on PayU's legacy pages, so each is optional; only when every
+    /// path is missing is the lookup refused for good.
+    async fn lookup(&self, order_id: &str, link_id: Option<&str>) -> Result<Lookup, ProviderError> {
+        let merchant = self.config.merchant_id.as_str();
+        let by_ref = query(&[("payoutMerchantId", merchant), ("merchantRefId", order_id)]);
+        let mut plan = vec![(Op::Details, by_ref.clone())];
+        match link_id {
+            Some(link) => {
+                plan.push((Op::LinkStatus, query(&[("linkId", link)])));
+                plan.push((Op::V1Status, query(&[("linkId", link)])));
+            }
+            None => plan.push((Op::V1Status, by_ref)),
+        }
+        let mut refusals = Vec::new();
+        let mut sent = false;
+        for (op, q) in plan {
+            match self.ask(op, q, order_id, sent).await? {
+                Asked::Found(info) => {
+                    return Ok(Lookup::Found(LinkInfo {
+                        link_id: info.link_id.or_else(|| link_id.map(str::to_string)),
+                        ..info
+                    }))
+                }
+                Asked::Refused(said) => {
+                    sent = true;
+                    refusals.push((op, said));
+                }
+                Asked::Skipped => {}
+            }
+        }
+        if refusals.is_empty() {
+            return Err(ProviderError::Fatal {
+                code: "HTTP_404".into(),
+                message: "every PayU lookup path (Smart Send Details, status v2, status v1) answered 404; check PAYRUN_PAYU_BASE_URL".into(),
+            });
+        }
+        let said = refusals
+            .iter()
+            .map(|(op, said)| format!("{} {said}", op.name()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Ok(
+            if refusals.iter().any(|(op, _)| self.paths.proven(op.path())) {
+                Lookup::NotFound(said)
+            } else {
+                Lookup::Unproven(said)
+            },
+        )
+    }
+
+    /// Get Account Details: what the merchant holds and may transfer now. `None` when this
+    /// PayU host does not serve it.
+    pub async fn account(&self) -> Result<Option<Account>, ProviderError> {
+        match self
+            .call(
+                Op::Account,
+                Method::GET,
+                ACCOUNT_PATH,
+                Body::None,
+                "account",
+            )
+            .await?
+        {
+            Verdict::Done(env) => {
+                let amount = |name: &str| {
+                    let text = env.field(name)?;
+                    crate::money::Amount::parse(&text).ok()
+                };
+                match (amount("balance"), amount("transferableAmount")) {
+                    (Some(balance), Some(transferable)) => Ok(Some(Account {
+                        balance,
+                        transferable,
+                    })),
+                    _ => Err(ProviderError::Rejected {
+                        code: "ACCOUNT".into(),
+                        message: format!(
+                            "Get Account Details answered without a readable balance: {}",
+                            env.verbatim()
+                        ),
+                    }),
+                }
+            }
+            Verdict::Refused(_) | Verdict::Missing(_) => Ok(None),
         }
     }
 
@@ -664,7 +917,9 @@ impl PayuClient {
             Ok(Verdict::Done(env)) => {
                 tracing::debug!(op = op.name(), id, code = ?env.code, "payu answered")
             }
-            Ok(Verdict::NotFound) => tracing::debug!(op = op.name(), id, "payu has no record"),
+            Ok(Verdict::Refused(said) | Verdict::Missing(said)) => {
+                tracing::debug!(op = op.name(), id, "payu refused: {said}")
+            }
             Err(e) => tracing::debug!(op = op.name(), id, "payu call failed: {e}"),
         }
         verdict
@@ -760,34 +1015,11 @@ impl Provider for PayuClient {
     }
 
     async fn status(&self, order_id: &str) -> Result<Lookup, ProviderError> {
-        let path = format!(
-            "{DETAILS_PATH}?{}",
-            query(&[
-                ("payoutMerchantId", &self.config.merchant_id),
-                ("merchantRefId", order_id),
-            ])
-        );
-        Ok(
-            match self
-                .call(Op::Details, Method::GET, &path, Body::None, order_id)
-                .await?
-            {
-                Verdict::Done(env) => Lookup::Found(link_info(&env, "PENDING")),
-                Verdict::NotFound => Lookup::NotFound,
-            },
-        )
+        self.lookup(order_id, None).await
     }
 
-    /// Smart Send Details can lag a create ("fetch details after some time"): a link payrun
-    /// holds the id of is then asked for by that id.
     async fn status_of(&self, order_id: &str, link_id: &str) -> Result<Lookup, ProviderError> {
-        match self.status(order_id).await? {
-            Lookup::NotFound => {
-                self.next_turn().await;
-                self.link_status(link_id).await
-            }
-            found => Ok(found),
-        }
+        self.lookup(order_id, Some(link_id)).await
     }
 
     async fn cancel(&self, order_id: &str, _link_id: &str) -> Result<(), ProviderError> {
@@ -817,8 +1049,10 @@ mod tests {
     fn class(r: Result<Verdict, ProviderError>) -> String {
         match r {
             Ok(Verdict::Done(_)) => "done".into(),
-            Ok(Verdict::NotFound) => "not-found".into(),
+            Ok(Verdict::Refused(_)) => "refused".into(),
+            Ok(Verdict::Missing(_)) => "missing".into(),
             Err(ProviderError::Retryable { .. }) => "retryable".into(),
+            Err(ProviderError::Duplicate { code, .. }) => format!("duplicate {code}"),
             Err(ProviderError::Ambiguous { .. }) => "ambiguous".into(),
             Err(ProviderError::Rejected { code, .. }) => format!("rejected {code}"),
             Err(ProviderError::Fatal { code, .. }) => format!("fatal {code}"),
@@ -836,7 +1070,7 @@ mod tests {
     #[test]
     fn error_codes_are_classified_once() {
         for code in [1103, 1115, 1125] {
-            assert_eq!(refused(Op::Create, code), "ambiguous", "{code}");
+            assert_eq!(refused(Op::Create, code), format!("duplicate {code}"));
         }
         for code in [1101, 1102, 1104, 1105, 1106, 1107, 1108, 1109, 1114, 1121] {
             assert_eq!(refused(Op::Create, code), format!("rejected {code}"));
@@ -844,7 +1078,18 @@ mod tests {
         assert_eq!(refused(Op::Create, 1100), "fatal 1100");
         assert_eq!(refused(Op::Create, 1126), "fatal 1126");
         assert_eq!(refused(Op::Create, 1127), "ambiguous");
-        assert_eq!(refused(Op::LinkStatus, 1112), "not-found");
+        assert_eq!(refused(Op::LinkStatus, 1112), "refused");
+        assert_eq!(refused(Op::V1Status, 1112), "refused");
+        for code in [1111, 1118, 1122, 1123, 1124, 1127] {
+            assert_eq!(refused(Op::V1Status, code), format!("rejected {code}"));
+            assert!(settled(Op::V1Status, &code.to_string()).is_some(), "{code}");
+        }
+        assert_eq!(
+            settled(Op::V1Status, "1118"),
+            Some((LinkState::Open, V1_DETAILS_FILLED))
+        );
+        assert_eq!(settled(Op::LinkStatus, "1118"), None);
+        assert_eq!(settled(Op::Details, "1111"), None);
         assert_eq!(refused(Op::Cancel, 1110), "rejected 1110");
         // An approval-pending create that names its link proves the link exists.
         let pending = env(
@@ -862,7 +1107,7 @@ mod tests {
         );
         assert_eq!(
             class(classify_envelope(Op::Details, not_found.clone(), None)),
-            "not-found"
+            "refused"
         );
         assert_eq!(
             class(classify_envelope(Op::Create, not_found, None)),
@@ -917,9 +1162,20 @@ mod tests {
             class(classify(Op::Create, http(200, Err("html".into())))),
             "ambiguous"
         );
+        // A read-only path that answers 404 may be missing at this host; a create may not.
+        for op in [Op::Details, Op::LinkStatus, Op::V1Status, Op::Account] {
+            assert_eq!(
+                class(classify(op, http(404, Err("html".into())))),
+                "missing"
+            );
+        }
         assert_eq!(
-            class(classify(Op::Details, http(404, Err("html".into())))),
+            class(classify(Op::Create, http(404, Err("html".into())))),
             "fatal HTTP_404"
+        );
+        assert_eq!(
+            class(classify(Op::Extend, http(405, Err("html".into())))),
+            "fatal HTTP_405"
         );
         assert_eq!(
             class(classify(Op::Details, http(401, Err("spring".into())))),

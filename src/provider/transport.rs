@@ -74,6 +74,32 @@ pub(crate) fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Optio
     Some(Duration::try_from(at - now).unwrap_or(Duration::ZERO))
 }
 
+/// The start of an answer body as text, for messages that quote the provider verbatim:
+/// at most 200 characters, control characters escaped, whitespace runs collapsed.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(&body[..body.len().min(4 * MAX)]);
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        for c in word.chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        if out.chars().count() > MAX {
+            out = out.chars().take(MAX).collect();
+            out.push('…');
+            break;
+        }
+    }
+    out
+}
+
 /// A request: method, path (with any query) under the provider's base URL, headers, body.
 pub struct Request<'a> {
     pub method: Method,
@@ -226,5 +252,16 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[test]
+    fn excerpts_are_short_single_line_and_escaped() {
+        assert_eq!(
+            excerpt(b"<html>\n <h1>404  Not Found</h1>\x07</html>"),
+            "<html> <h1>404 Not Found</h1>\\u{7}</html>"
+        );
+        let long = excerpt(&[b'a'; 5000]);
+        assert_eq!(long.chars().count(), 201);
+        assert_eq!(excerpt(b""), "");
     }
 }

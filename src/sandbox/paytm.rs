@@ -591,19 +591,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unknown_order_id_is_not_found() {
+    async fn an_unknown_order_id_is_not_found_once_the_lookup_has_found_a_link() {
         let sb = Sandbox::local(SandboxConfig::idle()).await;
-        assert_eq!(client(&sb).status("NOPE").await.unwrap(), Lookup::NotFound);
+        let paytm = client(&sb);
+        let unproven = paytm.status("NOPE").await.unwrap();
+        assert!(
+            matches!(&unproven, Lookup::Unproven(said) if said.contains("PL_030")),
+            "{unproven:?}"
+        );
+        paytm.create(&row("K1", 10_000)).await.unwrap();
+        found(paytm.status("K1").await.unwrap());
+        assert!(matches!(
+            paytm.status("NOPE").await.unwrap(),
+            Lookup::NotFound(said) if said.contains("PL_030")
+        ));
     }
 
     #[tokio::test]
-    async fn a_duplicate_create_is_ambiguous_and_never_makes_a_second_link() {
+    async fn a_duplicate_create_is_a_duplicate_and_never_makes_a_second_link() {
         let sb = Sandbox::local(SandboxConfig::idle()).await;
         let paytm = client(&sb);
         paytm.create(&row("DUP1", 10_000)).await.unwrap();
         let err = paytm.create(&row("DUP1", 10_000)).await.unwrap_err();
         assert!(
-            matches!(&err, ProviderError::Ambiguous { message } if message.contains("duplicate")),
+            matches!(&err, ProviderError::Duplicate { code, message } if code == "PL_040" && message.contains("Duplicate")),
             "{err:?}"
         );
         let ledger = sb.ledger();
@@ -805,8 +816,10 @@ mod tests {
         .await;
         let paytm = client(&sb);
         paytm.create(&row("NF1", 10_000)).await.unwrap();
-        assert_eq!(paytm.status("NF1").await.unwrap(), Lookup::NotFound);
-        assert_eq!(paytm.status("NF1").await.unwrap(), Lookup::NotFound);
+        for _ in 0..2 {
+            let hidden = paytm.status("NF1").await.unwrap();
+            assert!(matches!(hidden, Lookup::Unproven(_)), "{hidden:?}");
+        }
         assert_eq!(
             found(paytm.status("NF1").await.unwrap()).state,
             LinkState::Open
@@ -1014,7 +1027,10 @@ mod tests {
         }
         assert!(sb.ledger().is_empty());
         // The server is still up.
-        assert_eq!(client(&sb).status("X1").await.unwrap(), Lookup::NotFound);
+        assert!(matches!(
+            client(&sb).status("X1").await.unwrap(),
+            Lookup::Unproven(_)
+        ));
     }
 
     #[test]

@@ -654,7 +654,10 @@ mod tests {
             (ledger[0].amount.as_str(), ledger[0].phone.as_str()),
             ("1500.50", "9876543210")
         );
-        assert_eq!(payu.status("NOPE").await.unwrap(), Lookup::NotFound);
+        assert!(matches!(
+            payu.status("NOPE").await.unwrap(),
+            Lookup::NotFound(said) if said.contains("not found")
+        ));
         assert_eq!(sb.stats().tokens_issued, 1, "one token serves every call");
     }
 
@@ -787,13 +790,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_duplicate_reference_is_ambiguous_and_makes_no_second_link() {
+    async fn a_duplicate_reference_is_a_duplicate_and_makes_no_second_link() {
         let sb = Sandbox::local(SandboxConfig::idle()).await;
         let payu = client(&sb);
         payu.create(&row("D1", 10_000)).await.unwrap();
         let again = payu.create(&row("D1", 10_000)).await;
         assert!(
-            matches!(again, Err(ProviderError::Ambiguous { .. })),
+            matches!(&again, Err(ProviderError::Duplicate { code, .. }) if code == "1103"),
             "{again:?}"
         );
         let ledger = sb.ledger();
@@ -847,7 +850,9 @@ mod tests {
             .unwrap()
             .link_id
             .unwrap();
-        assert_eq!(payu.status("N1").await.unwrap(), Lookup::NotFound);
+        // A lagging Details is never read as "no such link".
+        let lagging = payu.status("N1").await.unwrap();
+        assert!(!matches!(lagging, Lookup::NotFound(_)), "{lagging:?}");
         let info = found(payu.status_of("N1", &link_id).await.unwrap());
         assert_eq!(
             (info.state, info.link_id.as_deref()),
@@ -939,7 +944,8 @@ mod tests {
             found(payu.status("C1").await.unwrap()).state,
             LinkState::Cancelled
         );
-        let by_link = found(payu.link_status(&c1).await.unwrap());
+        // Details knows no such reference, so the link id answers (status v2: 1122).
+        let by_link = found(payu.status_of("NO-SUCH-REF", &c1).await.unwrap());
         assert_eq!(by_link.state, LinkState::Cancelled);
         let p1 = payu
             .create(&row("P1", 10_000))

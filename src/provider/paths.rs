@@ -1,0 +1,109 @@
+//! What one client has learned, in this run, about the provider's lookup paths: which have
+//! proved themselves (answered a link, so their refusals mean "not found") and which answered
+//! 404/405 before ever working (missing at this provider, so they are skipped).
+//!
+//! A client lives for one run with one set of credentials, so what it learns holds exactly
+//! as long as the rule asks: "proved in the same run, with the same credentials".
+
+use super::Lookup;
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Unproven,
+    Proven,
+    Disabled,
+}
+
+/// The lookup paths of one client, by name (`"details"`, `"/pls/api/v2/payout-link/fetch"`).
+#[derive(Debug, Default)]
+pub(crate) struct Paths {
+    known: Mutex<Vec<(&'static str, State)>>,
+}
+
+impl Paths {
+    fn state(&self, path: &'static str) -> State {
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map_or(State::Unproven, |(_, s)| *s)
+    }
+
+    fn set(&self, path: &'static str, state: State) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        match known.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, s)) => *s = state,
+            None => known.push((path, state)),
+        }
+    }
+
+    /// The path answered a link: from now on its refusals are evidence.
+    pub(crate) fn prove(&self, path: &'static str) {
+        self.set(path, State::Proven);
+    }
+
+    pub(crate) fn proven(&self, path: &'static str) -> bool {
+        self.state(path) == State::Proven
+    }
+
+    pub(crate) fn disabled(&self, path: &'static str) -> bool {
+        self.state(path) == State::Disabled
+    }
+
+    /// The path answered 404/405. A path that never worked is taken as missing and skipped
+    /// for the rest of the run (true the first time, so the caller warns once); a proven one
+    /// keeps serving, and the answer is about this one order id.
+    pub(crate) fn missing(&self, path: &'static str) -> bool {
+        match self.state(path) {
+            State::Unproven => {
+                self.set(path, State::Disabled);
+                true
+            }
+            State::Proven | State::Disabled => false,
+        }
+    }
+
+    /// A refusal from `path`, as the engine must read it.
+    pub(crate) fn refusal(&self, path: &'static str, answer: String) -> Lookup {
+        if self.proven(path) {
+            Lookup::NotFound(answer)
+        } else {
+            Lookup::Unproven(answer)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_count_only_once_the_path_has_answered_a_link() {
+        let paths = Paths::default();
+        assert_eq!(
+            paths.refusal("fetch", "PL_057".into()),
+            Lookup::Unproven("PL_057".into())
+        );
+        paths.prove("fetch");
+        assert_eq!(
+            paths.refusal("fetch", "PL_057".into()),
+            Lookup::NotFound("PL_057".into())
+        );
+        assert_eq!(
+            paths.refusal("other", "x".into()),
+            Lookup::Unproven("x".into())
+        );
+    }
+
+    #[test]
+    fn only_a_path_that_never_worked_is_disabled_and_only_once() {
+        let paths = Paths::default();
+        assert!(paths.missing("v2"));
+        assert!(paths.disabled("v2"));
+        assert!(!paths.missing("v2"));
+        paths.prove("details");
+        assert!(!paths.missing("details"));
+        assert!(!paths.disabled("details"));
+    }
+}
