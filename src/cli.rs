@@ -275,6 +275,11 @@ pub struct SandboxArgs {
     /// PayU links created without disableApprovalFlow wait for maker-checker approval.
     #[arg(long)]
     pub approval: bool,
+    /// How to answer where the providers' documentation is silent: documented, paytm-pl057,
+    /// paytm-pl011, paytm-404, paytm-empty, paytm-unknown-code, payu-no-details,
+    /// payu-no-v2-status, payu-no-account-detail, details-lag-N, no-duplicate-check.
+    #[arg(long, value_name = "NAME", default_value_t = crate::sandbox::Dialect::Documented)]
+    pub dialect: crate::sandbox::Dialect,
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.

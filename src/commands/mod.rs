@@ -172,7 +172,8 @@ async fn serve_sandbox(args: &SandboxArgs) -> anyhow::Result<Exit> {
         token_ttl: args.token_ttl,
         approval: args.approval,
         ..base
-    };
+    }
+    .with_dialect(args.dialect);
     sandbox::serve_forever(config, args.listen).await?;
     Ok(Exit::AllPaid)
 }
