@@ -171,6 +171,7 @@ async fn serve_sandbox(args: &SandboxArgs) -> anyhow::Result<Exit> {
         lost_answer_rate: args.lost_answer_rate,
         token_ttl: args.token_ttl,
         approval: args.approval,
+        payu_balance_paise: args.balance.paise(),
         ..base
     }
     .with_dialect(args.dialect);

@@ -1,8 +1,10 @@
 //! The links the simulator holds, in creation order, whichever protocol created them: each
 //! link's lifecycle (computed lazily from its fate and the clock, so no timer runs) and the
-//! `LedgerEntry` view that tests and `GET /__sandbox/ledger` read.
+//! `LedgerEntry` view that tests and `GET /__sandbox/ledger` read, and the money the paid
+//! links have moved.
 
 use super::scenario::Fate;
+use crate::money::Amount;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,6 +13,13 @@ use tokio::time::Instant;
 
 /// How long a new link reports itself as still being set up.
 const PROCESSING: Duration = Duration::from_millis(200);
+
+/// Which provider's protocol created a link, so each account pays only its own links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    Paytm,
+    Payu,
+}
 
 /// Where a simulated link stands, in protocol-neutral terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +72,7 @@ pub(crate) struct LinkSpec {
     /// A failed payout leaves the link open to the beneficiary until it expires (PayU),
     /// instead of ending it (Paytm).
     pub failure_reopens: bool,
+    pub protocol: Protocol,
 }
 
 #[derive(Debug, Clone)]
@@ -179,6 +189,17 @@ impl Ledger {
     pub(crate) fn entries(&self, now: Instant) -> Vec<LedgerEntry> {
         self.links.iter().map(|l| l.entry(now)).collect()
     }
+
+    /// The paise paid out so far through the links `protocol` created.
+    pub(crate) fn paid_paise(&self, protocol: Protocol, now: Instant) -> i64 {
+        self.links
+            .iter()
+            .filter(|l| l.spec.protocol == protocol && l.phase(now) == Phase::Paid)
+            // Amounts were validated on create; one that does not parse moved no money.
+            .filter_map(|l| Amount::parse(&l.spec.amount).ok())
+            .map(Amount::paise)
+            .sum()
+    }
 }
 
 #[cfg(test)]
@@ -211,6 +232,7 @@ mod tests {
                 Phase::Cancelled => "cancelled",
             },
             failure_reopens: false,
+            protocol: Protocol::Paytm,
         }
     }
 
@@ -242,6 +264,25 @@ mod tests {
         let link = ledger.by_order("F").unwrap();
         assert_eq!(link.phase(t0 + Duration::from_millis(600)), Phase::Failed);
         assert_eq!(link.phase(t0 + Duration::from_secs(1)), Phase::Expired);
+    }
+
+    #[test]
+    fn paid_paise_counts_only_the_protocols_paid_links() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::default();
+        let payu = |id: &str, outcome, amount: &str| LinkSpec {
+            amount: amount.into(),
+            protocol: Protocol::Payu,
+            ..spec(id, outcome)
+        };
+        ledger.insert(payu("A", Outcome::Paid, "1500.50"), t0);
+        ledger.insert(payu("B", Outcome::Paid, "0.25"), t0);
+        ledger.insert(payu("C", Outcome::Failed, "99.00"), t0);
+        ledger.insert(spec("D", Outcome::Paid), t0);
+        assert_eq!(ledger.paid_paise(Protocol::Payu, t0), 0);
+        let later = t0 + Duration::from_millis(600);
+        assert_eq!(ledger.paid_paise(Protocol::Payu, later), 150_075);
+        assert_eq!(ledger.paid_paise(Protocol::Paytm, later), 1_000);
     }
 
     #[test]

@@ -96,7 +96,13 @@ pub struct SandboxConfig {
     pub approval: bool,
     /// Which plausible reality to speak where the documentation is silent.
     pub dialect: Dialect,
+    /// The PayU account's balance before any link is paid; Get Account Details subtracts
+    /// the PayU links paid so far.
+    pub payu_balance_paise: i64,
 }
+
+/// ₹1 crore.
+const DEFAULT_PAYU_BALANCE_PAISE: i64 = 1_000_000_000;
 
 /// The `Retry-After` of a 429.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,6 +149,7 @@ impl SandboxConfig {
             token_ttl: Duration::from_secs(7199),
             approval: false,
             dialect: Dialect::Documented,
+            payu_balance_paise: DEFAULT_PAYU_BALANCE_PAISE,
         }
     }
 }
@@ -207,6 +214,7 @@ impl Default for SandboxConfig {
             token_ttl: Duration::from_secs(7199),
             approval: false,
             dialect: Dialect::Documented,
+            payu_balance_paise: DEFAULT_PAYU_BALANCE_PAISE,
         }
     }
 }
@@ -825,6 +833,7 @@ mod tests {
             (1, Duplicates::Reject)
         );
         assert_eq!(SandboxConfig::fast().dialect, Dialect::Documented);
+        assert_eq!(SandboxConfig::default().payu_balance_paise, 1_000_000_000);
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@
 //! - Injected errors and throttled requests are not counted in `create_requests`: they never
 //!   reach the create logic.
 
-use super::ledger::{Link, LinkSpec, Phase};
+use super::ledger::{Link, LinkSpec, Phase, Protocol};
 use super::scenario::{self, InjectedError};
 use super::{
     header_value, Dialect, Duplicates, Gate, Shared, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET,
@@ -481,6 +481,7 @@ async fn create(
             comments: request.comments,
             status_name,
             failure_reopens: false,
+            protocol: Protocol::Paytm,
         };
         create_result(ledger.insert(spec, now), now)
     };

@@ -1,8 +1,8 @@
 //! The PayU Payouts endpoints of the simulator (`reference/providers.md` §2): the OAuth token
 //! endpoint (client credentials, password and refresh grants, tokens that expire), Smart Send
-//! v2 create, Smart Send Details by merchantRefId, status by linkId, cancel by merchantRefId
-//! and extend-expiry, in PayU's `{status, msg, code, data}` envelope. Where the real API is
-//! unknown, the choices are:
+//! v2 create, Smart Send Details by merchantRefId, status by linkId, cancel by merchantRefId,
+//! extend-expiry and Get Account Details, in PayU's `{status, msg, code, data}` envelope.
+//! Where the real API is unknown, the choices are:
 //! - A missing, unknown or expired bearer token is HTTP 401 with a Spring-style body, as
 //!   PayU's gateway sends; a wrong `pid` is `1100`.
 //! - A duplicate merchantRefId is `1103`; Details answers an unknown one with PayU's "record
@@ -12,8 +12,9 @@
 //!   (automatically, as the processing phase ends).
 //! - The token endpoint sits outside the traffic gate (it is another host at PayU).
 //! - Extend-expiry takes the linkId in its path (PayU's `smartSendId` source is undocumented).
+//! - Get Account Details reports the configured balance less the PayU links paid so far.
 
-use super::ledger::{Link, LinkSpec, Phase};
+use super::ledger::{Link, LinkSpec, Phase, Protocol};
 use super::scenario::{self, InjectedError};
 use super::{
     header_value, lock, Duplicates, Gate, Shared, SANDBOX_PAYU_CLIENT_ID,
@@ -40,6 +41,13 @@ const DETAILS: &str = "/payout/merchant/smartSend/details";
 const LINK_STATUS: &str = "/payout/v2/smartSend/status";
 const CANCEL: &str = "/payout/smartPay/cancel";
 const EXPIRY: &str = "/payout/v2/smartSend/expiry/{id}";
+const ACCOUNT_DETAIL: &str = "/payout/merchant/getAccountDetail";
+
+/// The merchant headers v2 accepts; v1 and the core payout APIs know only the second.
+const V2_MERCHANT: &[&str] = &["pid", "payoutmerchantid"];
+const V1_MERCHANT: &[&str] = &["payoutmerchantid"];
+/// PayU flags a balance under ₹10,000 as low.
+const LOW_BALANCE_PAISE: i64 = 1_000_000;
 
 const MAX_REF: usize = 40;
 const DEFAULT_EXPIRY_DAYS: i64 = 7;
@@ -98,6 +106,7 @@ pub(super) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route(LINK_STATUS, get(link_status))
         .route(CANCEL, post(cancel))
         .route(EXPIRY, put(extend))
+        .route(ACCOUNT_DETAIL, get(account_detail))
         .route_layer(middleware::from_fn_with_state(gate, super::traffic))
         .route(TOKEN, post(token))
 }
@@ -199,12 +208,24 @@ impl IntoResponse for Denied {
     }
 }
 
-/// Injected errors (per endpoint and key), then the bearer token, then the merchant id.
+/// `admit` for the v2 endpoints, which take the merchant id in `pid` (or `payoutmerchantid`).
 fn admit(
     shared: &Shared,
     endpoint: &'static str,
     key: &str,
     headers: &HeaderMap,
+) -> Result<(), Denied> {
+    admit_as(shared, endpoint, key, headers, V2_MERCHANT)
+}
+
+/// Injected errors (per endpoint and key), then the bearer token, then the merchant id in
+/// the first of `merchant_headers` present.
+fn admit_as(
+    shared: &Shared,
+    endpoint: &'static str,
+    key: &str,
+    headers: &HeaderMap,
+    merchant_headers: &[&str],
 ) -> Result<(), Denied> {
     if let Some(error) = shared.injected_error(endpoint, key) {
         return Err(Denied::Injected(error));
@@ -219,10 +240,13 @@ fn admit(
     if !live {
         return Err(Denied::Unauthorized(endpoint));
     }
-    let merchant =
-        header_value(headers, "pid").or_else(|| header_value(headers, "payoutmerchantid"));
+    let merchant = merchant_headers
+        .iter()
+        .find_map(|name| header_value(headers, name));
     if merchant != Some(SANDBOX_PAYU_MERCHANT_ID) {
-        return Err(refuse("1100", "INVALID_MERCHANT: pid is not a payout merchant id").into());
+        let name = merchant_headers.first().copied().unwrap_or_default();
+        let message = format!("INVALID_MERCHANT: {name} is not a payout merchant id");
+        return Err(refuse("1100", message).into());
     }
     Ok(())
 }
@@ -466,6 +490,7 @@ async fn create(
                 status_name
             },
             failure_reopens: true,
+            protocol: Protocol::Payu,
         };
         link_data(ledger.insert(spec, now))
     };
@@ -546,6 +571,37 @@ async fn link_status(
             }),
         )),
     }
+}
+
+/// Get Account Details: the configured balance less what PayU links have paid so far.
+async fn account_detail(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Response, Denied> {
+    let config = shared.config();
+    admit_as(&shared, ACCOUNT_DETAIL, "", &headers, V1_MERCHANT)?;
+    let paid = shared.ledger().paid_paise(Protocol::Payu, Instant::now());
+    Ok(account_body(config.payu_balance_paise.saturating_sub(paid)))
+}
+
+fn account_body(balance_paise: i64) -> Response {
+    let rupees = Amount::from_paise(balance_paise).to_rupees_string();
+    let low = balance_paise < LOW_BALANCE_PAISE;
+    // serde_json would write 1234.50 as 1234.5, so the body is written out here; every value
+    // spliced in is a constant, a decimal number or a boolean.
+    let body = format!(
+        concat!(
+            r#"{{"status":0,"msg":"Success","code":null,"data":{{"#,
+            r#""payoutMerchantId":{mid},"virtualAccountNumber":"PAYU0000{mid}","#,
+            r#""transferableAmount":{rupees},"balance":{rupees},"lowBalance":{low},"#,
+            r#""ifsc":"YESB0CMSNOC","type":"PAYOUT","clientId":"{client}"}}}}"#
+        ),
+        mid = SANDBOX_PAYU_MERCHANT_ID,
+        rupees = rupees,
+        low = low,
+        client = SANDBOX_PAYU_CLIENT_ID,
+    );
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn cancel(
@@ -987,5 +1043,154 @@ mod tests {
             found(payu.status("E2").await.unwrap()).state,
             LinkState::Expired
         );
+    }
+
+    // Raw HTTP from here on: these answers are asserted as PayU would send them, without a
+    // client's reading of them.
+
+    async fn raw_token(sb: &Sandbox) -> String {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", SANDBOX_PAYU_CLIENT_ID),
+            ("client_secret", SANDBOX_PAYU_CLIENT_SECRET),
+            ("scope", "create_payout_transactions"),
+        ];
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}{TOKEN}", sb.base_url()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// The v1 headers: bearer token and `payoutmerchantid`.
+    fn v1_headers(token: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("authorization", format!("Bearer {token}")),
+            ("payoutmerchantid", SANDBOX_PAYU_MERCHANT_ID.to_string()),
+        ]
+    }
+
+    /// A GET with `query` (URL-encoded) and `headers`: the HTTP status, the body as text and
+    /// as JSON (null when it is not JSON).
+    async fn raw_get(
+        sb: &Sandbox,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&'static str, String)],
+    ) -> (u16, String, Value) {
+        let mut request = reqwest::Client::new()
+            .get(format!("{}{path}", sb.base_url()))
+            .query(query);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, text, json)
+    }
+
+    /// Creates a link by raw v2 create and returns its linkId.
+    async fn raw_create(sb: &Sandbox, token: &str, reference: &str, amount: &str) -> String {
+        let body = json!({"merchantRefId": reference, "amount": amount, "custName": "Asha",
+            "custMobile": "9876543210", "description": "Refund"});
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}{CREATE}", sb.base_url()))
+            .bearer_auth(token)
+            .header("pid", SANDBOX_PAYU_MERCHANT_ID)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["data"]["linkId"].as_str().unwrap().to_string()
+    }
+
+    /// `{status:1, code, msg, data:null}`.
+    fn assert_refused(v: &Value, code: u64, msg: &str) {
+        assert_eq!(
+            v,
+            &json!({"status": 1, "msg": msg, "code": code, "data": null})
+        );
+    }
+
+    fn beneficiaries(claim_ms: u64, paid: f64, failed: f64, expire_ms: u64) -> SandboxConfig {
+        SandboxConfig {
+            claim_after: (
+                Duration::from_millis(claim_ms),
+                Duration::from_millis(claim_ms),
+            ),
+            paid_share: paid,
+            failed_share: failed,
+            expire_after: Duration::from_millis(expire_ms),
+            ..SandboxConfig::fast()
+        }
+    }
+
+    #[tokio::test]
+    async fn account_detail_reports_the_balance_less_the_paid_links() {
+        let sb = Sandbox::local(SandboxConfig {
+            payu_balance_paise: 1_100_000,
+            ..beneficiaries(100, 1.0, 0.0, 10_000)
+        })
+        .await;
+        let token = raw_token(&sb).await;
+        let account = |headers: Vec<(&'static str, String)>| {
+            let sb = &sb;
+            async move { raw_get(sb, ACCOUNT_DETAIL, &[], &headers).await }
+        };
+        let (status, text, v) = account(v1_headers(&token)).await;
+        assert_eq!(status, 200, "{text}");
+        assert!(text.contains(r#""balance":11000.00,"#), "{text}");
+        assert_eq!(
+            v,
+            json!({"status": 0, "msg": "Success", "code": null, "data": {
+                "payoutMerchantId": 1100042, "virtualAccountNumber": "PAYU00001100042",
+                "transferableAmount": 11000.0, "balance": 11000.0, "lowBalance": false,
+                "ifsc": "YESB0CMSNOC", "type": "PAYOUT", "clientId": "payrun-sandbox-client"}})
+        );
+        raw_create(&sb, &token, "AD1", "1500.50").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (_, text, v) = account(v1_headers(&token)).await;
+        assert!(text.contains(r#""transferableAmount":9499.50,"#), "{text}");
+        assert!(text.contains(r#""balance":9499.50,"#), "{text}");
+        assert_eq!(v["data"]["lowBalance"], true, "under ₹10,000");
+
+        let (status, _, v) = account(vec![]).await;
+        assert_eq!((status, &v["status"]), (401, &json!(401)));
+        let mut wrong = v1_headers(&token);
+        wrong[1].1 = "999".into();
+        let (_, _, v) = account(wrong).await;
+        assert_eq!((&v["status"], &v["code"]), (&json!(1), &json!(1100)));
+    }
+
+    #[tokio::test]
+    async fn extending_an_unknown_link_is_1112() {
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
+        let token = raw_token(&sb).await;
+        let until = format_timestamp(OffsetDateTime::now_utc() + time::Duration::days(2));
+        let v: Value = reqwest::Client::new()
+            .put(format!(
+                "{}/payout/v2/smartSend/expiry/NOSUCHLINK",
+                sb.base_url()
+            ))
+            .bearer_auth(&token)
+            .header("pid", SANDBOX_PAYU_MERCHANT_ID)
+            .form(&[("expiryDate", until)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_refused(&v, 1112, "SmartPay Link not found");
     }
 }
