@@ -3,7 +3,7 @@
 //! `LedgerEntry` view that tests and `GET /__sandbox/ledger` read, and the money the paid
 //! links have moved.
 
-use super::scenario::Fate;
+use super::scenario::{Fate, Outcome};
 use crate::money::Amount;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -13,6 +13,9 @@ use tokio::time::Instant;
 
 /// How long a new link reports itself as still being set up.
 const PROCESSING: Duration = Duration::from_millis(200);
+/// How long before a claim settles the beneficiary has submitted their details: the payout
+/// is under way meanwhile, and the link is still open.
+const PAYING: Duration = Duration::from_millis(500);
 
 /// Which provider's protocol created a link, so each account pays only its own links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +108,15 @@ impl Link {
             None if age < PROCESSING => Phase::Processing,
             None => Phase::Pending,
         }
+    }
+
+    /// Whether the beneficiary has submitted their details and the payout is under way: the
+    /// last `PAYING` of an open link whose beneficiary will claim it.
+    pub(crate) fn detail_filled(&self, now: Instant) -> bool {
+        let age = now.saturating_duration_since(self.created);
+        let fate = &self.spec.fate;
+        let claims = fate.outcome != Outcome::NeverClaims && fate.claim_after < fate.expire_after;
+        claims && self.phase(now).is_open() && age + PAYING >= fate.claim_after
     }
 
     pub(crate) fn status(&self, now: Instant) -> &'static str {
@@ -205,7 +217,6 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::scenario::Outcome;
 
     fn spec(order_id: &str, outcome: Outcome) -> LinkSpec {
         LinkSpec {
@@ -264,6 +275,21 @@ mod tests {
         let link = ledger.by_order("F").unwrap();
         assert_eq!(link.phase(t0 + Duration::from_millis(600)), Phase::Failed);
         assert_eq!(link.phase(t0 + Duration::from_secs(1)), Phase::Expired);
+    }
+
+    #[test]
+    fn details_are_filled_just_before_a_claim_settles() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::default();
+        ledger.insert(spec("P", Outcome::Paid), t0);
+        ledger.insert(spec("N", Outcome::NeverClaims), t0);
+        let ms = |n| t0 + Duration::from_millis(n);
+        let paid = ledger.by_order("P").unwrap();
+        // The claim settles at 500 ms, so the details are in from the start.
+        assert!(paid.detail_filled(ms(0)) && paid.detail_filled(ms(499)));
+        assert!(!paid.detail_filled(ms(500)), "paid, no longer in progress");
+        let idle = ledger.by_order("N").unwrap();
+        assert!(!idle.detail_filled(ms(900)));
     }
 
     #[test]

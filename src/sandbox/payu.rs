@@ -1,8 +1,8 @@
 //! The PayU Payouts endpoints of the simulator (`reference/providers.md` §2): the OAuth token
 //! endpoint (client credentials, password and refresh grants, tokens that expire), Smart Send
-//! v2 create, Smart Send Details by merchantRefId, status by linkId, cancel by merchantRefId,
-//! extend-expiry and Get Account Details, in PayU's `{status, msg, code, data}` envelope.
-//! Where the real API is unknown, the choices are:
+//! v2 create, Smart Send Details by merchantRefId, v2 status by linkId, the deprecated Smart
+//! Send Status v1, cancel by merchantRefId, extend-expiry and Get Account Details, in PayU's
+//! `{status, msg, code, data}` envelope. Where the real API is unknown, the choices are:
 //! - A missing, unknown or expired bearer token is HTTP 401 with a Spring-style body, as
 //!   PayU's gateway sends; a wrong `pid` is `1100`.
 //! - A duplicate merchantRefId is `1103`; Details answers an unknown one with PayU's "record
@@ -12,6 +12,9 @@
 //!   (automatically, as the processing phase ends).
 //! - The token endpoint sits outside the traffic gate (it is another host at PayU).
 //! - Extend-expiry takes the linkId in its path (PayU's `smartSendId` source is undocumented).
+//! - Status v1 never lags; it has no answer for a paid link (`1118` "details already
+//!   filled"); the beneficiary's details count as submitted for the last half second before
+//!   the payout settles.
 //! - Get Account Details reports the configured balance less the PayU links paid so far.
 
 use super::ledger::{Link, LinkSpec, Phase, Protocol};
@@ -41,6 +44,7 @@ const DETAILS: &str = "/payout/merchant/smartSend/details";
 const LINK_STATUS: &str = "/payout/v2/smartSend/status";
 const CANCEL: &str = "/payout/smartPay/cancel";
 const EXPIRY: &str = "/payout/v2/smartSend/expiry/{id}";
+const SMARTPAY_STATUS: &str = "/payout/smartPay/status";
 const ACCOUNT_DETAIL: &str = "/payout/merchant/getAccountDetail";
 
 /// The merchant headers v2 accepts; v1 and the core payout APIs know only the second.
@@ -106,6 +110,7 @@ pub(super) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route(LINK_STATUS, get(link_status))
         .route(CANCEL, post(cancel))
         .route(EXPIRY, put(extend))
+        .route(SMARTPAY_STATUS, get(smartpay_status))
         .route(ACCOUNT_DETAIL, get(account_detail))
         .route_layer(middleware::from_fn_with_state(gate, super::traffic))
         .route(TOKEN, post(token))
@@ -571,6 +576,86 @@ async fn link_status(
             }),
         )),
     }
+}
+
+/// Smart Send Status v1: by `linkId`, or by `merchantRefId` with `payoutMerchantId`.
+async fn smartpay_status(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, Denied> {
+    let field = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let (link_id, reference) = (field("linkId"), field("merchantRefId"));
+    let key = link_id.or(reference).unwrap_or_default();
+    admit_as(&shared, SMARTPAY_STATUS, key, &headers, V1_MERCHANT)?;
+    if link_id.is_none() && reference.is_none() {
+        return Err(refuse("1101", "INVALID_MERCHNAT_REF_ID").into());
+    }
+    // The merchant is required to search by merchantRefId; given with a linkId, it must match.
+    let merchant_ok = match field("payoutMerchantId") {
+        Some(merchant) => merchant == SANDBOX_PAYU_MERCHANT_ID,
+        None => link_id.is_some(),
+    };
+    if !merchant_ok {
+        return Err(refuse("1100", "INVALID_MERCHANT: payoutMerchantId").into());
+    }
+    let mut ledger = shared.ledger();
+    let link = match link_id {
+        Some(id) => ledger.by_link(id),
+        None => ledger.by_order(reference.unwrap_or_default()),
+    };
+    let Some(link) = link else {
+        return Err(refuse("1112", "SmartPay Link not found").into());
+    };
+    v1_answer(link, Instant::now())
+}
+
+/// v1's answer by phase. It has no word for a paid link: "details already filled" is all a
+/// merchant learns.
+fn v1_answer(link: &Link, now: Instant) -> Result<Response, Denied> {
+    let refused = |code, message: &str| Err(refuse(code, message).into());
+    match link.phase(now) {
+        Phase::Paid => refused("1118", "Details already filled"),
+        Phase::Failed => refused("1124", "Link transaction failed"),
+        Phase::Expired => refused("1111", "SmartPay Link expired"),
+        Phase::Cancelled => refused("1122", "SmartPay Link cancelled"),
+        Phase::Processing | Phase::Pending
+            if link.status(now) == status_name_approval(Phase::Processing) =>
+        {
+            refused("1127", "Approval pending")
+        }
+        Phase::Processing | Phase::Pending => {
+            let filled = link.detail_filled(now);
+            let message = if filled {
+                "Account Detail Submitted"
+            } else {
+                "Account Detail Pending"
+            };
+            Ok(success(message, v1_data(link, filled)))
+        }
+    }
+}
+
+fn v1_data(link: &Link, detail_filled: bool) -> Value {
+    let s = &link.spec;
+    let amount =
+        Amount::parse(&s.amount).map_or_else(|_| s.amount.clone(), Amount::to_rupees_string);
+    json!({
+        "link": s.link_url,
+        "linkId": s.link_id,
+        "merchantRefId": s.order_id,
+        "custEmail": s.email,
+        "custName": s.name,
+        // PayU's own spelling.
+        "custMoblie": (!s.phone.is_empty()).then_some(&s.phone),
+        "merchantName": null,
+        "amount": amount,
+        "isOtpVerified": null,
+        "linkExpiryDate": s.expiry_date,
+        "detailFilled": detail_filled,
+        "isLinkValid": true,
+        "allowedMethod": "both",
+    })
 }
 
 /// Get Account Details: the configured balance less what PayU links have paid so far.
@@ -1114,6 +1199,18 @@ mod tests {
         answer["data"]["linkId"].as_str().unwrap().to_string()
     }
 
+    async fn v1_by_link(sb: &Sandbox, token: &str, link_id: &str) -> Value {
+        let (status, _, v) = raw_get(
+            sb,
+            SMARTPAY_STATUS,
+            &[("linkId", link_id)],
+            &v1_headers(token),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
     /// `{status:1, code, msg, data:null}`.
     fn assert_refused(v: &Value, code: u64, msg: &str) {
         assert_eq!(
@@ -1132,6 +1229,162 @@ mod tests {
             failed_share: failed,
             expire_after: Duration::from_millis(expire_ms),
             ..SandboxConfig::fast()
+        }
+    }
+
+    #[tokio::test]
+    async fn v1_follows_a_paid_link_from_pending_to_details_already_filled() {
+        let sb = Sandbox::local(beneficiaries(800, 1.0, 0.0, 10_000)).await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1P", "1500.5").await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_eq!(
+            (&v["status"], &v["msg"], &v["code"]),
+            (&json!(0), &json!("Account Detail Pending"), &Value::Null)
+        );
+        let data = &v["data"];
+        assert_eq!(data["linkId"], json!(link_id));
+        assert_eq!(data["merchantRefId"], "V1P");
+        assert_eq!(data["amount"], "1500.50");
+        assert_eq!(data["custMoblie"], "9876543210");
+        assert_eq!(data["custName"], "Asha");
+        assert_eq!(data["custEmail"], Value::Null);
+        assert_eq!(data["merchantName"], Value::Null);
+        assert_eq!(data["detailFilled"], false);
+        assert_eq!(data["isLinkValid"], true);
+        assert_eq!(data["allowedMethod"], "both");
+        assert!(data["link"].as_str().unwrap().starts_with(LINK_URL));
+        assert!(data["linkExpiryDate"].is_string());
+        // By merchantRefId, the same answer.
+        let query = [
+            ("merchantRefId", "V1P"),
+            ("payoutMerchantId", SANDBOX_PAYU_MERCHANT_ID),
+        ];
+        let (_, _, by_ref) = raw_get(&sb, SMARTPAY_STATUS, &query, &v1_headers(&token)).await;
+        assert_eq!(by_ref, v);
+
+        // The claim settles at 800 ms; the details are in from 300 ms.
+        tokio::time::sleep(Duration::from_millis(550)).await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_eq!(
+            (&v["status"], &v["msg"]),
+            (&json!(0), &json!("Account Detail Submitted"))
+        );
+        assert_eq!(v["data"]["detailFilled"], true);
+
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_refused(&v, 1118, "Details already filled");
+    }
+
+    #[tokio::test]
+    async fn v1_a_failed_payout_is_1124() {
+        let sb = Sandbox::local(beneficiaries(50, 0.0, 1.0, 10_000)).await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1F", "10").await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_refused(&v, 1124, "Link transaction failed");
+    }
+
+    #[tokio::test]
+    async fn v1_an_expired_link_is_1111() {
+        let sb = Sandbox::local(beneficiaries(50, 0.0, 0.0, 100)).await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1E", "10").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_refused(&v, 1111, "SmartPay Link expired");
+    }
+
+    #[tokio::test]
+    async fn v1_a_cancelled_link_is_1122() {
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1C", "10").await;
+        let cancelled: Value = reqwest::Client::new()
+            .post(format!("{}{CANCEL}", sb.base_url()))
+            .bearer_auth(&token)
+            .header("payoutmerchantid", SANDBOX_PAYU_MERCHANT_ID)
+            .form(&[("merchantRefId", "V1C")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(cancelled["status"], 0, "{cancelled}");
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_refused(&v, 1122, "SmartPay Link cancelled");
+    }
+
+    #[tokio::test]
+    async fn v1_an_unknown_link_is_1112_and_no_key_is_1101() {
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
+        let token = raw_token(&sb).await;
+        assert_refused(
+            &v1_by_link(&sb, &token, "NO/SUCH+LINK").await,
+            1112,
+            "SmartPay Link not found",
+        );
+        let query = [
+            ("merchantRefId", "NOPE"),
+            ("payoutMerchantId", SANDBOX_PAYU_MERCHANT_ID),
+        ];
+        let (_, _, v) = raw_get(&sb, SMARTPAY_STATUS, &query, &v1_headers(&token)).await;
+        assert_refused(&v, 1112, "SmartPay Link not found");
+        let (_, _, v) = raw_get(&sb, SMARTPAY_STATUS, &[], &v1_headers(&token)).await;
+        assert_refused(&v, 1101, "INVALID_MERCHNAT_REF_ID");
+    }
+
+    #[tokio::test]
+    async fn v1_a_link_awaiting_approval_is_1127() {
+        let sb = Sandbox::local(SandboxConfig {
+            approval: true,
+            ..SandboxConfig::idle()
+        })
+        .await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1A", "10").await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_refused(&v, 1127, "Approval pending");
+    }
+
+    #[tokio::test]
+    async fn v1_checks_the_token_and_the_merchant() {
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1M", "10").await;
+        let by_link = [("linkId", link_id.as_str())];
+        let (status, _, v) = raw_get(&sb, SMARTPAY_STATUS, &by_link, &[]).await;
+        assert_eq!((status, &v["error"]), (401, &json!("Unauthorized")), "{v}");
+        let bearer = ("authorization", format!("Bearer {token}"));
+        for merchant in [
+            vec![bearer.clone()],
+            vec![bearer.clone(), ("payoutmerchantid", "999".to_string())],
+            // v1 does not know v2's header.
+            vec![
+                bearer.clone(),
+                ("pid", SANDBOX_PAYU_MERCHANT_ID.to_string()),
+            ],
+        ] {
+            let (status, _, v) = raw_get(&sb, SMARTPAY_STATUS, &by_link, &merchant).await;
+            assert_eq!(
+                (status, &v["status"], &v["code"]),
+                (200, &json!(1), &json!(1100))
+            );
+        }
+        for query in [
+            vec![("merchantRefId", "V1M"), ("payoutMerchantId", "999")],
+            vec![("merchantRefId", "V1M")],
+            vec![("linkId", link_id.as_str()), ("payoutMerchantId", "999")],
+        ] {
+            let (_, _, v) = raw_get(&sb, SMARTPAY_STATUS, &query, &v1_headers(&token)).await;
+            assert_eq!(
+                (&v["status"], &v["code"]),
+                (&json!(1), &json!(1100)),
+                "{query:?}"
+            );
         }
     }
 
