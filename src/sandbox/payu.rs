@@ -12,6 +12,8 @@
 //!   (automatically, as the processing phase ends).
 //! - The token endpoint sits outside the traffic gate (it is another host at PayU).
 //! - Extend-expiry takes the linkId in its path (PayU's `smartSendId` source is undocumented).
+//! - A path the dialect's host does not serve (Details, v2 status, Get Account Details) is an
+//!   HTTP 404 in Spring's shape, answered before the token check as a gateway would.
 //! - Status v1 never lags; it has no answer for a paid link (`1118` "details already
 //!   filled"); the beneficiary's details count as submitted for the last half second before
 //!   the payout settles.
@@ -20,7 +22,7 @@
 use super::ledger::{Link, LinkSpec, Phase, Protocol};
 use super::scenario::{self, InjectedError};
 use super::{
-    header_value, lock, Duplicates, Gate, Shared, SANDBOX_PAYU_CLIENT_ID,
+    header_value, lock, Dialect, Duplicates, Gate, Shared, SANDBOX_PAYU_CLIENT_ID,
     SANDBOX_PAYU_CLIENT_SECRET, SANDBOX_PAYU_MERCHANT_ID, SANDBOX_PAYU_PASSWORD,
     SANDBOX_PAYU_USERNAME,
 };
@@ -182,6 +184,8 @@ enum Denied {
     Refused(Refusal),
     Unauthorized(&'static str),
     Injected(InjectedError),
+    /// A path this PayU host does not serve.
+    NoRoute(&'static str),
 }
 
 impl From<Refusal> for Denied {
@@ -209,7 +213,34 @@ impl IntoResponse for Denied {
                 let body = envelope(false, None, "Internal Server Error", Value::Null);
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
             }),
+            Denied::NoRoute(path) => {
+                let timestamp = OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                let body = json!({
+                    "timestamp": timestamp,
+                    "status": 404,
+                    "error": "Not Found",
+                    "path": path,
+                });
+                (StatusCode::NOT_FOUND, Json(body)).into_response()
+            }
         }
+    }
+}
+
+/// Whether the dialect's PayU host serves `path`.
+fn served(dialect: Dialect, path: &'static str) -> Result<(), Denied> {
+    let missing = match dialect {
+        Dialect::PayuNoDetails => DETAILS,
+        Dialect::PayuNoV2Status => LINK_STATUS,
+        Dialect::PayuNoAccountDetail => ACCOUNT_DETAIL,
+        _ => return Ok(()),
+    };
+    if missing == path {
+        Err(Denied::NoRoute(path))
+    } else {
+        Ok(())
     }
 }
 
@@ -518,6 +549,7 @@ async fn details(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, Denied> {
+    served(shared.config().dialect, DETAILS)?;
     let reference = query.get("merchantRefId").cloned().unwrap_or_default();
     admit(&shared, DETAILS, &reference, &headers)?;
     if query.get("payoutMerchantId").map(String::as_str) != Some(SANDBOX_PAYU_MERCHANT_ID) {
@@ -555,6 +587,7 @@ async fn link_status(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, Denied> {
+    served(shared.config().dialect, LINK_STATUS)?;
     let link_id = query.get("linkId").cloned().unwrap_or_default();
     admit(&shared, LINK_STATUS, &link_id, &headers)?;
     let now = Instant::now();
@@ -664,6 +697,7 @@ async fn account_detail(
     headers: HeaderMap,
 ) -> Result<Response, Denied> {
     let config = shared.config();
+    served(config.dialect, ACCOUNT_DETAIL)?;
     admit_as(&shared, ACCOUNT_DETAIL, "", &headers, V1_MERCHANT)?;
     let paid = shared.ledger().paid_paise(Protocol::Payu, Instant::now());
     Ok(account_body(config.payu_balance_paise.saturating_sub(paid)))
@@ -1230,6 +1264,53 @@ mod tests {
             expire_after: Duration::from_millis(expire_ms),
             ..SandboxConfig::fast()
         }
+    }
+
+    /// Under `dialect`, `path` is a Spring 404 even without a token; the other optional
+    /// paths are still served.
+    async fn assert_missing(dialect: Dialect, path: &str) {
+        let sb = Sandbox::local(SandboxConfig::idle().with_dialect(dialect)).await;
+        let (status, _, v) = raw_get(&sb, path, &[], &[]).await;
+        assert_eq!(status, 404, "{v}");
+        assert_eq!(
+            (&v["status"], &v["error"], &v["path"]),
+            (&json!(404), &json!("Not Found"), &json!(path))
+        );
+        let stamp = v["timestamp"].as_str().unwrap();
+        let rfc3339 = &time::format_description::well_known::Rfc3339;
+        assert!(OffsetDateTime::parse(stamp, rfc3339).is_ok(), "{stamp}");
+        let token = raw_token(&sb).await;
+        let headers = vec![
+            ("authorization", format!("Bearer {token}")),
+            ("pid", SANDBOX_PAYU_MERCHANT_ID.to_string()),
+            ("payoutmerchantid", SANDBOX_PAYU_MERCHANT_ID.to_string()),
+        ];
+        let query = [
+            ("merchantRefId", "NONE"),
+            ("payoutMerchantId", SANDBOX_PAYU_MERCHANT_ID),
+            ("linkId", "NONE"),
+        ];
+        for other in [DETAILS, LINK_STATUS, ACCOUNT_DETAIL, SMARTPAY_STATUS] {
+            if other != path {
+                let (status, _, v) = raw_get(&sb, other, &query, &headers).await;
+                assert_eq!(status, 200, "{other}: {v}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn payu_no_details_has_no_details_path() {
+        assert_missing(Dialect::PayuNoDetails, DETAILS).await;
+    }
+
+    #[tokio::test]
+    async fn payu_no_v2_status_has_no_v2_status_path() {
+        assert_missing(Dialect::PayuNoV2Status, LINK_STATUS).await;
+    }
+
+    #[tokio::test]
+    async fn payu_no_account_detail_has_no_account_detail_path() {
+        assert_missing(Dialect::PayuNoAccountDetail, ACCOUNT_DETAIL).await;
     }
 
     #[tokio::test]
