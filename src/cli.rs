@@ -275,6 +275,14 @@ pub struct SandboxArgs {
     /// PayU links created without disableApprovalFlow wait for maker-checker approval.
     #[arg(long)]
     pub approval: bool,
+    /// How to answer where the providers' documentation is silent: documented, paytm-pl057,
+    /// paytm-pl011, paytm-404, paytm-empty, paytm-unknown-code, payu-no-details,
+    /// payu-no-v2-status, payu-no-account-detail, details-lag-N, no-duplicate-check.
+    #[arg(long, value_name = "NAME", default_value_t = crate::sandbox::Dialect::Documented)]
+    pub dialect: crate::sandbox::Dialect,
+    /// The PayU account's balance in rupees, before any link is paid.
+    #[arg(long, value_name = "AMOUNT", value_parser = parse_amount, default_value = "10000000")]
+    pub balance: crate::money::Amount,
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.

@@ -171,8 +171,10 @@ async fn serve_sandbox(args: &SandboxArgs) -> anyhow::Result<Exit> {
         lost_answer_rate: args.lost_answer_rate,
         token_ttl: args.token_ttl,
         approval: args.approval,
+        payu_balance_paise: args.balance.paise(),
         ..base
-    };
+    }
+    .with_dialect(args.dialect);
     sandbox::serve_forever(config, args.listen).await?;
     Ok(Exit::AllPaid)
 }

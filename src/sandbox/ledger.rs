@@ -1,8 +1,10 @@
 //! The links the simulator holds, in creation order, whichever protocol created them: each
 //! link's lifecycle (computed lazily from its fate and the clock, so no timer runs) and the
-//! `LedgerEntry` view that tests and `GET /__sandbox/ledger` read.
+//! `LedgerEntry` view that tests and `GET /__sandbox/ledger` read, and the money the paid
+//! links have moved.
 
-use super::scenario::Fate;
+use super::scenario::{Fate, Outcome};
+use crate::money::Amount;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,6 +13,16 @@ use tokio::time::Instant;
 
 /// How long a new link reports itself as still being set up.
 const PROCESSING: Duration = Duration::from_millis(200);
+/// How long before a claim settles the beneficiary has submitted their details: the payout
+/// is under way meanwhile, and the link is still open.
+const PAYING: Duration = Duration::from_millis(500);
+
+/// Which provider's protocol created a link, so each account pays only its own links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    Paytm,
+    Payu,
+}
 
 /// Where a simulated link stands, in protocol-neutral terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +75,7 @@ pub(crate) struct LinkSpec {
     /// A failed payout leaves the link open to the beneficiary until it expires (PayU),
     /// instead of ending it (Paytm).
     pub failure_reopens: bool,
+    pub protocol: Protocol,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +108,15 @@ impl Link {
             None if age < PROCESSING => Phase::Processing,
             None => Phase::Pending,
         }
+    }
+
+    /// Whether the beneficiary has submitted their details and the payout is under way: the
+    /// last `PAYING` of an open link whose beneficiary will claim it.
+    pub(crate) fn detail_filled(&self, now: Instant) -> bool {
+        let age = now.saturating_duration_since(self.created);
+        let fate = &self.spec.fate;
+        let claims = fate.outcome != Outcome::NeverClaims && fate.claim_after < fate.expire_after;
+        claims && self.phase(now).is_open() && age + PAYING >= fate.claim_after
     }
 
     pub(crate) fn status(&self, now: Instant) -> &'static str {
@@ -179,12 +201,22 @@ impl Ledger {
     pub(crate) fn entries(&self, now: Instant) -> Vec<LedgerEntry> {
         self.links.iter().map(|l| l.entry(now)).collect()
     }
+
+    /// The paise paid out so far through the links `protocol` created.
+    pub(crate) fn paid_paise(&self, protocol: Protocol, now: Instant) -> i64 {
+        self.links
+            .iter()
+            .filter(|l| l.spec.protocol == protocol && l.phase(now) == Phase::Paid)
+            // Amounts were validated on create; one that does not parse moved no money.
+            .filter_map(|l| Amount::parse(&l.spec.amount).ok())
+            .map(Amount::paise)
+            .sum()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::scenario::Outcome;
 
     fn spec(order_id: &str, outcome: Outcome) -> LinkSpec {
         LinkSpec {
@@ -211,6 +243,7 @@ mod tests {
                 Phase::Cancelled => "cancelled",
             },
             failure_reopens: false,
+            protocol: Protocol::Paytm,
         }
     }
 
@@ -242,6 +275,40 @@ mod tests {
         let link = ledger.by_order("F").unwrap();
         assert_eq!(link.phase(t0 + Duration::from_millis(600)), Phase::Failed);
         assert_eq!(link.phase(t0 + Duration::from_secs(1)), Phase::Expired);
+    }
+
+    #[test]
+    fn details_are_filled_just_before_a_claim_settles() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::default();
+        ledger.insert(spec("P", Outcome::Paid), t0);
+        ledger.insert(spec("N", Outcome::NeverClaims), t0);
+        let ms = |n| t0 + Duration::from_millis(n);
+        let paid = ledger.by_order("P").unwrap();
+        // The claim settles at 500 ms, so the details are in from the start.
+        assert!(paid.detail_filled(ms(0)) && paid.detail_filled(ms(499)));
+        assert!(!paid.detail_filled(ms(500)), "paid, no longer in progress");
+        let idle = ledger.by_order("N").unwrap();
+        assert!(!idle.detail_filled(ms(900)));
+    }
+
+    #[test]
+    fn paid_paise_counts_only_the_protocols_paid_links() {
+        let t0 = Instant::now();
+        let mut ledger = Ledger::default();
+        let payu = |id: &str, outcome, amount: &str| LinkSpec {
+            amount: amount.into(),
+            protocol: Protocol::Payu,
+            ..spec(id, outcome)
+        };
+        ledger.insert(payu("A", Outcome::Paid, "1500.50"), t0);
+        ledger.insert(payu("B", Outcome::Paid, "0.25"), t0);
+        ledger.insert(payu("C", Outcome::Failed, "99.00"), t0);
+        ledger.insert(spec("D", Outcome::Paid), t0);
+        assert_eq!(ledger.paid_paise(Protocol::Payu, t0), 0);
+        let later = t0 + Duration::from_millis(600);
+        assert_eq!(ledger.paid_paise(Protocol::Payu, later), 150_075);
+        assert_eq!(ledger.paid_paise(Protocol::Paytm, later), 1_000);
     }
 
     #[test]

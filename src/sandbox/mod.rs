@@ -4,16 +4,20 @@
 //! configuration, starting and stopping, the router, the traffic gate (latency and rate
 //! limit), the fault bookkeeping and the `/__sandbox/*` endpoints tests read.
 //!
+//! - `dialect`: the plausible realities the simulator can speak where the documentation is
+//!   silent, and their names.
 //! - `ledger`: the links held, their lazily computed lifecycle, the ledger view.
 //! - `scenario`: seeded beneficiary behaviour, link ids and fault decisions.
 //! - `paytm`: the Paytm Payout Links endpoints.
 //! - `payu`: the PayU Payouts token and Smart Send endpoints.
 
+mod dialect;
 mod ledger;
 mod paytm;
 mod payu;
 mod scenario;
 
+pub use dialect::{Dialect, UnknownDialect};
 pub use ledger::LedgerEntry;
 
 use axum::body::{Body, Bytes, HttpBody};
@@ -90,7 +94,15 @@ pub struct SandboxConfig {
     pub token_ttl: Duration,
     /// PayU maker-checker: links created without `disableApprovalFlow` wait for approval.
     pub approval: bool,
+    /// Which plausible reality to speak where the documentation is silent.
+    pub dialect: Dialect,
+    /// The PayU account's balance before any link is paid; Get Account Details subtracts
+    /// the PayU links paid so far.
+    pub payu_balance_paise: i64,
 }
+
+/// ₹1 crore.
+const DEFAULT_PAYU_BALANCE_PAISE: i64 = 1_000_000_000;
 
 /// The `Retry-After` of a 429.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +148,24 @@ impl SandboxConfig {
             outage: None,
             token_ttl: Duration::from_secs(7199),
             approval: false,
+            dialect: Dialect::Documented,
+            payu_balance_paise: DEFAULT_PAYU_BALANCE_PAISE,
         }
+    }
+}
+
+impl SandboxConfig {
+    /// Speaks `dialect`. The dialects that are a way of behaving rather than an answer preset
+    /// the matching fields: `DetailsLag(n)` hides each new link from its first `n` lookups,
+    /// `NoDuplicateCheck` accepts a repeated order id.
+    pub fn with_dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        match dialect {
+            Dialect::DetailsLag(n) => self.not_found_polls = n,
+            Dialect::NoDuplicateCheck => self.duplicates = Duplicates::Accept,
+            _ => {}
+        }
+        self
     }
 }
 
@@ -184,6 +213,8 @@ impl Default for SandboxConfig {
             outage: None,
             token_ttl: Duration::from_secs(7199),
             approval: false,
+            dialect: Dialect::Documented,
+            payu_balance_paise: DEFAULT_PAYU_BALANCE_PAISE,
         }
     }
 }
@@ -708,18 +739,21 @@ impl Drop for Sandbox {
     }
 }
 
-/// `payrun sandbox`: serves until Ctrl-C, after printing where and with which credentials.
 /// One line to stdout; a closed stdout (the reader went away) must not stop the simulator.
 fn say(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
+/// `payrun sandbox`: serves until Ctrl-C, after printing where, in which dialect and with
+/// which credentials.
 pub async fn serve_forever(config: SandboxConfig, listen: SocketAddr) -> std::io::Result<()> {
+    let dialect = config.dialect;
     let sandbox = Sandbox::start(config, listen).await?;
     let base = sandbox.base_url();
     // These are the simulator's built-in test credentials, not secrets.
     say(format_args!("payrun sandbox listening on {base}"));
+    say(format_args!("dialect: {dialect}"));
     say(format_args!("point payrun at it (paste into your shell):"));
     let exports = [
         ("PAYRUN_PAYTM_BASE_URL", base.as_str()),
@@ -782,6 +816,24 @@ mod tests {
             .send()
             .await
             .is_err());
+    }
+
+    #[test]
+    fn with_dialect_presets_the_behaviour_dialects_and_keeps_the_rest() {
+        let lag = SandboxConfig::fast().with_dialect(Dialect::DetailsLag(4));
+        assert_eq!(
+            (lag.dialect, lag.not_found_polls),
+            (Dialect::DetailsLag(4), 4)
+        );
+        let open = SandboxConfig::fast().with_dialect(Dialect::NoDuplicateCheck);
+        assert_eq!(open.duplicates, Duplicates::Accept);
+        let plain = SandboxConfig::default().with_dialect(Dialect::Paytm404);
+        assert_eq!(
+            (plain.not_found_polls, plain.duplicates),
+            (1, Duplicates::Reject)
+        );
+        assert_eq!(SandboxConfig::fast().dialect, Dialect::Documented);
+        assert_eq!(SandboxConfig::default().payu_balance_paise, 1_000_000_000);
     }
 
     #[tokio::test]

@@ -7,19 +7,24 @@
 //!   connection cut mid-body).
 //! - `orderId` is mandatory on create (payrun always sends it: it is the only lookup key) and
 //!   may hold `[A-Za-z0-9_-]`.
-//! - A duplicate `orderId` is `PL_040`; an unknown order id on fetch is `PL_030`; deactivating
-//!   or resending a link that is not active, or an unknown link id, is `PL_011`.
+//! - A duplicate `orderId` is `PL_040`; deactivating or resending a link that is not active,
+//!   or an unknown link id, is `PL_011`.
+//! - An order id fetch finds no link for (unknown, or still hidden by `not_found_polls`) is
+//!   answered as the dialect says: `PL_030` (documented and every PayU dialect), `PL_057`,
+//!   `PL_011`, `PL_1299`, `SUCCESS` with an empty `result`, or an HTML 404.
 //! - Injected errors and throttled requests are not counted in `create_requests`: they never
 //!   reach the create logic.
 
-use super::ledger::{Link, LinkSpec, Phase};
+use super::ledger::{Link, LinkSpec, Phase, Protocol};
 use super::scenario::{self, InjectedError};
-use super::{header_value, Duplicates, Gate, Shared, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};
+use super::{
+    header_value, Dialect, Duplicates, Gate, Shared, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET,
+};
 use crate::money::Amount;
 use crate::provider::checksum;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{middleware, Json, Router};
@@ -412,8 +417,24 @@ fn fetch_result(link: &Link, now: Instant) -> Value {
     result
 }
 
-fn not_found() -> Refusal {
-    Refusal::new("PL_030", "No payout link found for the given order id")
+/// Fetch's answer for an order id it finds no link for. Paytm documents none, so each
+/// dialect is one plausible reality; payrun must finish under all of them.
+fn unknown_order(dialect: Dialect) -> Response {
+    match dialect {
+        Dialect::PaytmPl057 => Refusal::new("PL_057", "Invalid request").into(),
+        Dialect::PaytmPl011 => Refusal::new("PL_011", "Invalid value of orderId").into(),
+        Dialect::PaytmUnknownCode => {
+            Refusal::new("PL_1299", "Request could not be processed").into()
+        }
+        Dialect::PaytmEmpty => success("Success", Some(json!({}))),
+        Dialect::Paytm404 => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body><h1>404 Not Found</h1></body></html>",
+        )
+            .into_response(),
+        _ => Refusal::new("PL_030", "No payout link found for the given order id").into(),
+    }
 }
 
 async fn create(
@@ -460,6 +481,7 @@ async fn create(
             comments: request.comments,
             status_name,
             failure_reopens: false,
+            protocol: Protocol::Paytm,
         };
         create_result(ledger.insert(spec, now), now)
     };
@@ -479,19 +501,20 @@ async fn fetch(
     if order_id.len() > MAX_ORDER_ID {
         return Err(Refusal::new("PL_013", "orderId should be 50 characters or less").into());
     }
-    let hidden_polls = shared.config().not_found_polls;
+    let config = shared.config();
     let now = Instant::now();
     let mut ledger = shared.ledger();
     let Some(link) = ledger.by_order(order_id) else {
-        return Err(not_found().into());
+        return Ok(unknown_order(config.dialect));
     };
-    if link.hidden_lookups < hidden_polls {
+    // The provider cannot tell a link it has not caught up with from one it never saw.
+    if link.hidden_lookups < config.not_found_polls {
         link.hidden_lookups += 1;
-        return Err(not_found().into());
+        return Ok(unknown_order(config.dialect));
     }
     link.lookups += 1;
     let mut result = fetch_result(link, now);
-    if !link.phase(now).is_open() && scenario::flaps(&shared.config(), order_id, link.lookups) {
+    if !link.phase(now).is_open() && scenario::flaps(&config, order_id, link.lookups) {
         result["payoutLinkStatus"] = json!("PENDING");
     }
     Ok(success("Success", Some(result)))
@@ -1093,6 +1116,184 @@ mod tests {
                 Err("PL_021"),
                 "{expiry}"
             );
+        }
+    }
+
+    /// Posts a signed body; the HTTP status, content type and body text.
+    async fn post_text(sb: &Sandbox, path: &str, body: &[u8]) -> (u16, String, String) {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}{path}", sb.base_url()))
+            .body(body.to_vec());
+        for (name, value) in signed(body) {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, content_type, response.text().await.unwrap())
+    }
+
+    async fn raw_fetch(sb: &Sandbox, order_id: &str) -> (u16, String, String) {
+        let body = json!({"orderId": order_id}).to_string();
+        post_text(sb, FETCH, body.as_bytes()).await
+    }
+
+    async fn raw_create(sb: &Sandbox, order_id: &str) -> Value {
+        let body = json!({"orderId": order_id, "subwalletGuid": SANDBOX_SUBWALLET,
+            "amount": "100.00", "beneficiaryPhoneNo": "9876543210", "notifyMode": ["SMS"],
+            "comments": "refund"})
+        .to_string();
+        let (status, _, text) = post_text(sb, CREATE, body.as_bytes()).await;
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The fetch of an order id nobody created, under `dialect`: HTTP status and JSON body.
+    async fn unknown_under(dialect: Dialect) -> (u16, Value) {
+        let sb = Sandbox::local(SandboxConfig::idle().with_dialect(dialect)).await;
+        let (status, content_type, text) = raw_fetch(&sb, "NEVER1").await;
+        assert!(
+            content_type.starts_with("application/json"),
+            "{content_type}"
+        );
+        (status, serde_json::from_str(&text).unwrap())
+    }
+
+    fn failure(code: &str, message: &str) -> Value {
+        json!({"status": "FAILURE", "statusCode": code, "statusMessage": message})
+    }
+
+    #[tokio::test]
+    async fn documented_and_payu_dialects_answer_an_unknown_order_pl030() {
+        let pl030 = failure("PL_030", "No payout link found for the given order id");
+        for dialect in [
+            Dialect::Documented,
+            Dialect::PayuNoDetails,
+            Dialect::PayuNoV2Status,
+            Dialect::PayuNoAccountDetail,
+            Dialect::DetailsLag(3),
+            Dialect::NoDuplicateCheck,
+        ] {
+            assert_eq!(
+                unknown_under(dialect).await,
+                (200, pl030.clone()),
+                "{dialect}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn paytm_pl057_answers_an_unknown_order_invalid_request() {
+        assert_eq!(
+            unknown_under(Dialect::PaytmPl057).await,
+            (200, failure("PL_057", "Invalid request"))
+        );
+    }
+
+    #[tokio::test]
+    async fn paytm_pl011_answers_an_unknown_order_invalid_value() {
+        assert_eq!(
+            unknown_under(Dialect::PaytmPl011).await,
+            (200, failure("PL_011", "Invalid value of orderId"))
+        );
+    }
+
+    #[tokio::test]
+    async fn paytm_unknown_code_answers_an_unknown_order_pl1299() {
+        assert_eq!(
+            unknown_under(Dialect::PaytmUnknownCode).await,
+            (200, failure("PL_1299", "Request could not be processed"))
+        );
+    }
+
+    #[tokio::test]
+    async fn paytm_empty_answers_an_unknown_order_success_without_a_result() {
+        let empty = json!({"status": "SUCCESS", "statusCode": "PL_001",
+            "statusMessage": "Success", "result": {}});
+        assert_eq!(unknown_under(Dialect::PaytmEmpty).await, (200, empty));
+    }
+
+    #[tokio::test]
+    async fn paytm_404_answers_an_unknown_order_with_an_html_page() {
+        let sb = Sandbox::local(SandboxConfig::idle().with_dialect(Dialect::Paytm404)).await;
+        let (status, content_type, text) = raw_fetch(&sb, "NEVER1").await;
+        assert_eq!(
+            (status, content_type.as_str(), text.as_str()),
+            (
+                404,
+                "text/html",
+                "<html><body><h1>404 Not Found</h1></body></html>"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hidden_new_link_is_answered_in_the_dialect_then_found() {
+        let config = SandboxConfig {
+            not_found_polls: 1,
+            ..SandboxConfig::idle()
+        };
+        let sb = Sandbox::local(config.with_dialect(Dialect::PaytmPl057)).await;
+        raw_create(&sb, "HID1").await;
+        let (status, _, text) = raw_fetch(&sb, "HID1").await;
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!((status, v), (200, failure("PL_057", "Invalid request")));
+        let (_, _, text) = raw_fetch(&sb, "HID1").await;
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (&v["statusCode"], &v["result"]["orderId"]),
+            (&json!("PL_001"), &json!("HID1"))
+        );
+    }
+
+    #[tokio::test]
+    async fn details_lag_hides_each_new_link_from_its_first_lookups() {
+        let sb = Sandbox::local(SandboxConfig::idle().with_dialect(Dialect::DetailsLag(2))).await;
+        raw_create(&sb, "LAG1").await;
+        for _ in 0..2 {
+            let (_, _, text) = raw_fetch(&sb, "LAG1").await;
+            assert!(text.contains("PL_030"), "{text}");
+        }
+        let (_, _, text) = raw_fetch(&sb, "LAG1").await;
+        assert!(text.contains(r#""orderId":"LAG1""#), "{text}");
+    }
+
+    #[tokio::test]
+    async fn no_duplicate_check_makes_a_second_link() {
+        let sb =
+            Sandbox::local(SandboxConfig::idle().with_dialect(Dialect::NoDuplicateCheck)).await;
+        let first = raw_create(&sb, "DUP1").await;
+        let second = raw_create(&sb, "DUP1").await;
+        assert_eq!(
+            (&first["status"], &second["status"]),
+            (&json!("SUCCESS"), &json!("SUCCESS"))
+        );
+        assert_ne!(
+            first["result"]["payoutLinkId"],
+            second["result"]["payoutLinkId"]
+        );
+        assert_eq!(sb.ledger().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn resend_and_deactivate_of_an_unknown_link_stay_pl011_in_every_dialect() {
+        for dialect in Dialect::all() {
+            let sb = Sandbox::local(SandboxConfig::idle().with_dialect(dialect)).await;
+            let body = br#"{"payoutLinkId":"NOSUCHLINK"}"#;
+            for path in [DEACTIVATE, RESEND] {
+                let (status, _, text) = post_text(&sb, path, body).await;
+                let v: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(
+                    (status, &v["statusCode"]),
+                    (200, &json!("PL_011")),
+                    "{dialect}"
+                );
+            }
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The PayU Payouts endpoints of the simulator (`reference/providers.md` §2): the OAuth token
 //! endpoint (client credentials, password and refresh grants, tokens that expire), Smart Send
-//! v2 create, Smart Send Details by merchantRefId, status by linkId, cancel by merchantRefId
-//! and extend-expiry, in PayU's `{status, msg, code, data}` envelope. Where the real API is
-//! unknown, the choices are:
+//! v2 create, Smart Send Details by merchantRefId, v2 status by linkId, the deprecated Smart
+//! Send Status v1, cancel by merchantRefId, extend-expiry and Get Account Details, in PayU's
+//! `{status, msg, code, data}` envelope. Where the real API is unknown, the choices are:
 //! - A missing, unknown or expired bearer token is HTTP 401 with a Spring-style body, as
 //!   PayU's gateway sends; a wrong `pid` is `1100`.
 //! - A duplicate merchantRefId is `1103`; Details answers an unknown one with PayU's "record
@@ -12,11 +12,17 @@
 //!   (automatically, as the processing phase ends).
 //! - The token endpoint sits outside the traffic gate (it is another host at PayU).
 //! - Extend-expiry takes the linkId in its path (PayU's `smartSendId` source is undocumented).
+//! - A path the dialect's host does not serve (Details, v2 status, Get Account Details) is an
+//!   HTTP 404 in Spring's shape, answered before the token check as a gateway would.
+//! - Status v1 never lags; it has no answer for a paid link (`1118` "details already
+//!   filled"); the beneficiary's details count as submitted for the last half second before
+//!   the payout settles.
+//! - Get Account Details reports the configured balance less the PayU links paid so far.
 
-use super::ledger::{Link, LinkSpec, Phase};
+use super::ledger::{Link, LinkSpec, Phase, Protocol};
 use super::scenario::{self, InjectedError};
 use super::{
-    header_value, lock, Duplicates, Gate, Shared, SANDBOX_PAYU_CLIENT_ID,
+    header_value, lock, Dialect, Duplicates, Gate, Shared, SANDBOX_PAYU_CLIENT_ID,
     SANDBOX_PAYU_CLIENT_SECRET, SANDBOX_PAYU_MERCHANT_ID, SANDBOX_PAYU_PASSWORD,
     SANDBOX_PAYU_USERNAME,
 };
@@ -40,6 +46,14 @@ const DETAILS: &str = "/payout/merchant/smartSend/details";
 const LINK_STATUS: &str = "/payout/v2/smartSend/status";
 const CANCEL: &str = "/payout/smartPay/cancel";
 const EXPIRY: &str = "/payout/v2/smartSend/expiry/{id}";
+const SMARTPAY_STATUS: &str = "/payout/smartPay/status";
+const ACCOUNT_DETAIL: &str = "/payout/merchant/getAccountDetail";
+
+/// The merchant headers v2 accepts; v1 and the core payout APIs know only the second.
+const V2_MERCHANT: &[&str] = &["pid", "payoutmerchantid"];
+const V1_MERCHANT: &[&str] = &["payoutmerchantid"];
+/// PayU flags a balance under ₹10,000 as low.
+const LOW_BALANCE_PAISE: i64 = 1_000_000;
 
 const MAX_REF: usize = 40;
 const DEFAULT_EXPIRY_DAYS: i64 = 7;
@@ -98,6 +112,8 @@ pub(super) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route(LINK_STATUS, get(link_status))
         .route(CANCEL, post(cancel))
         .route(EXPIRY, put(extend))
+        .route(SMARTPAY_STATUS, get(smartpay_status))
+        .route(ACCOUNT_DETAIL, get(account_detail))
         .route_layer(middleware::from_fn_with_state(gate, super::traffic))
         .route(TOKEN, post(token))
 }
@@ -168,6 +184,8 @@ enum Denied {
     Refused(Refusal),
     Unauthorized(&'static str),
     Injected(InjectedError),
+    /// A path this PayU host does not serve.
+    NoRoute(&'static str),
 }
 
 impl From<Refusal> for Denied {
@@ -195,16 +213,55 @@ impl IntoResponse for Denied {
                 let body = envelope(false, None, "Internal Server Error", Value::Null);
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
             }),
+            Denied::NoRoute(path) => {
+                let timestamp = OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                let body = json!({
+                    "timestamp": timestamp,
+                    "status": 404,
+                    "error": "Not Found",
+                    "path": path,
+                });
+                (StatusCode::NOT_FOUND, Json(body)).into_response()
+            }
         }
     }
 }
 
-/// Injected errors (per endpoint and key), then the bearer token, then the merchant id.
+/// Whether the dialect's PayU host serves `path`.
+fn served(dialect: Dialect, path: &'static str) -> Result<(), Denied> {
+    let missing = match dialect {
+        Dialect::PayuNoDetails => DETAILS,
+        Dialect::PayuNoV2Status => LINK_STATUS,
+        Dialect::PayuNoAccountDetail => ACCOUNT_DETAIL,
+        _ => return Ok(()),
+    };
+    if missing == path {
+        Err(Denied::NoRoute(path))
+    } else {
+        Ok(())
+    }
+}
+
+/// `admit` for the v2 endpoints, which take the merchant id in `pid` (or `payoutmerchantid`).
 fn admit(
     shared: &Shared,
     endpoint: &'static str,
     key: &str,
     headers: &HeaderMap,
+) -> Result<(), Denied> {
+    admit_as(shared, endpoint, key, headers, V2_MERCHANT)
+}
+
+/// Injected errors (per endpoint and key), then the bearer token, then the merchant id in
+/// the first of `merchant_headers` present.
+fn admit_as(
+    shared: &Shared,
+    endpoint: &'static str,
+    key: &str,
+    headers: &HeaderMap,
+    merchant_headers: &[&str],
 ) -> Result<(), Denied> {
     if let Some(error) = shared.injected_error(endpoint, key) {
         return Err(Denied::Injected(error));
@@ -219,10 +276,13 @@ fn admit(
     if !live {
         return Err(Denied::Unauthorized(endpoint));
     }
-    let merchant =
-        header_value(headers, "pid").or_else(|| header_value(headers, "payoutmerchantid"));
+    let merchant = merchant_headers
+        .iter()
+        .find_map(|name| header_value(headers, name));
     if merchant != Some(SANDBOX_PAYU_MERCHANT_ID) {
-        return Err(refuse("1100", "INVALID_MERCHANT: pid is not a payout merchant id").into());
+        let name = merchant_headers.first().copied().unwrap_or_default();
+        let message = format!("INVALID_MERCHANT: {name} is not a payout merchant id");
+        return Err(refuse("1100", message).into());
     }
     Ok(())
 }
@@ -466,6 +526,7 @@ async fn create(
                 status_name
             },
             failure_reopens: true,
+            protocol: Protocol::Payu,
         };
         link_data(ledger.insert(spec, now))
     };
@@ -488,6 +549,7 @@ async fn details(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, Denied> {
+    served(shared.config().dialect, DETAILS)?;
     let reference = query.get("merchantRefId").cloned().unwrap_or_default();
     admit(&shared, DETAILS, &reference, &headers)?;
     if query.get("payoutMerchantId").map(String::as_str) != Some(SANDBOX_PAYU_MERCHANT_ID) {
@@ -525,6 +587,7 @@ async fn link_status(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, Denied> {
+    served(shared.config().dialect, LINK_STATUS)?;
     let link_id = query.get("linkId").cloned().unwrap_or_default();
     admit(&shared, LINK_STATUS, &link_id, &headers)?;
     let now = Instant::now();
@@ -546,6 +609,118 @@ async fn link_status(
             }),
         )),
     }
+}
+
+/// Smart Send Status v1: by `linkId`, or by `merchantRefId` with `payoutMerchantId`.
+async fn smartpay_status(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, Denied> {
+    let field = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let (link_id, reference) = (field("linkId"), field("merchantRefId"));
+    let key = link_id.or(reference).unwrap_or_default();
+    admit_as(&shared, SMARTPAY_STATUS, key, &headers, V1_MERCHANT)?;
+    if link_id.is_none() && reference.is_none() {
+        return Err(refuse("1101", "INVALID_MERCHNAT_REF_ID").into());
+    }
+    // The merchant is required to search by merchantRefId; given with a linkId, it must match.
+    let merchant_ok = match field("payoutMerchantId") {
+        Some(merchant) => merchant == SANDBOX_PAYU_MERCHANT_ID,
+        None => link_id.is_some(),
+    };
+    if !merchant_ok {
+        return Err(refuse("1100", "INVALID_MERCHANT: payoutMerchantId").into());
+    }
+    let mut ledger = shared.ledger();
+    let link = match link_id {
+        Some(id) => ledger.by_link(id),
+        None => ledger.by_order(reference.unwrap_or_default()),
+    };
+    let Some(link) = link else {
+        return Err(refuse("1112", "SmartPay Link not found").into());
+    };
+    v1_answer(link, Instant::now())
+}
+
+/// v1's answer by phase. It has no word for a paid link: "details already filled" is all a
+/// merchant learns.
+fn v1_answer(link: &Link, now: Instant) -> Result<Response, Denied> {
+    let refused = |code, message: &str| Err(refuse(code, message).into());
+    match link.phase(now) {
+        Phase::Paid => refused("1118", "Details already filled"),
+        Phase::Failed => refused("1124", "Link transaction failed"),
+        Phase::Expired => refused("1111", "SmartPay Link expired"),
+        Phase::Cancelled => refused("1122", "SmartPay Link cancelled"),
+        Phase::Processing | Phase::Pending
+            if link.status(now) == status_name_approval(Phase::Processing) =>
+        {
+            refused("1127", "Approval pending")
+        }
+        Phase::Processing | Phase::Pending => {
+            let filled = link.detail_filled(now);
+            let message = if filled {
+                "Account Detail Submitted"
+            } else {
+                "Account Detail Pending"
+            };
+            Ok(success(message, v1_data(link, filled)))
+        }
+    }
+}
+
+fn v1_data(link: &Link, detail_filled: bool) -> Value {
+    let s = &link.spec;
+    let amount =
+        Amount::parse(&s.amount).map_or_else(|_| s.amount.clone(), Amount::to_rupees_string);
+    json!({
+        "link": s.link_url,
+        "linkId": s.link_id,
+        "merchantRefId": s.order_id,
+        "custEmail": s.email,
+        "custName": s.name,
+        // PayU's own spelling.
+        "custMoblie": (!s.phone.is_empty()).then_some(&s.phone),
+        "merchantName": null,
+        "amount": amount,
+        "isOtpVerified": null,
+        "linkExpiryDate": s.expiry_date,
+        "detailFilled": detail_filled,
+        "isLinkValid": true,
+        "allowedMethod": "both",
+    })
+}
+
+/// Get Account Details: the configured balance less what PayU links have paid so far.
+async fn account_detail(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Response, Denied> {
+    let config = shared.config();
+    served(config.dialect, ACCOUNT_DETAIL)?;
+    admit_as(&shared, ACCOUNT_DETAIL, "", &headers, V1_MERCHANT)?;
+    let paid = shared.ledger().paid_paise(Protocol::Payu, Instant::now());
+    Ok(account_body(config.payu_balance_paise.saturating_sub(paid)))
+}
+
+fn account_body(balance_paise: i64) -> Response {
+    let rupees = Amount::from_paise(balance_paise).to_rupees_string();
+    let low = balance_paise < LOW_BALANCE_PAISE;
+    // serde_json would write 1234.50 as 1234.5, so the body is written out here; every value
+    // spliced in is a constant, a decimal number or a boolean.
+    let body = format!(
+        concat!(
+            r#"{{"status":0,"msg":"Success","code":null,"data":{{"#,
+            r#""payoutMerchantId":{mid},"virtualAccountNumber":"PAYU0000{mid}","#,
+            r#""transferableAmount":{rupees},"balance":{rupees},"lowBalance":{low},"#,
+            r#""ifsc":"YESB0CMSNOC","type":"PAYOUT","clientId":"{client}"}}}}"#
+        ),
+        mid = SANDBOX_PAYU_MERCHANT_ID,
+        rupees = rupees,
+        low = low,
+        client = SANDBOX_PAYU_CLIENT_ID,
+    );
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn cancel(
@@ -993,5 +1168,369 @@ mod tests {
             found(payu.status("E2").await.unwrap()).state,
             LinkState::Expired
         );
+    }
+
+    // Raw HTTP from here on: these answers are asserted as PayU would send them, without a
+    // client's reading of them.
+
+    async fn raw_token(sb: &Sandbox) -> String {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", SANDBOX_PAYU_CLIENT_ID),
+            ("client_secret", SANDBOX_PAYU_CLIENT_SECRET),
+            ("scope", "create_payout_transactions"),
+        ];
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}{TOKEN}", sb.base_url()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// The v1 headers: bearer token and `payoutmerchantid`.
+    fn v1_headers(token: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("authorization", format!("Bearer {token}")),
+            ("payoutmerchantid", SANDBOX_PAYU_MERCHANT_ID.to_string()),
+        ]
+    }
+
+    /// A GET with `query` (URL-encoded) and `headers`: the HTTP status, the body as text and
+    /// as JSON (null when it is not JSON).
+    async fn raw_get(
+        sb: &Sandbox,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&'static str, String)],
+    ) -> (u16, String, Value) {
+        let mut request = reqwest::Client::new()
+            .get(format!("{}{path}", sb.base_url()))
+            .query(query);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, text, json)
+    }
+
+    /// Creates a link by raw v2 create and returns its linkId.
+    async fn raw_create(sb: &Sandbox, token: &str, reference: &str, amount: &str) -> String {
+        let body = json!({"merchantRefId": reference, "amount": amount, "custName": "Asha",
+            "custMobile": "9876543210", "description": "Refund"});
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}{CREATE}", sb.base_url()))
+            .bearer_auth(token)
+            .header("pid", SANDBOX_PAYU_MERCHANT_ID)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["data"]["linkId"].as_str().unwrap().to_string()
+    }
+
+    async fn v1_by_link(sb: &Sandbox, token: &str, link_id: &str) -> Value {
+        let (status, _, v) = raw_get(
+            sb,
+            SMARTPAY_STATUS,
+            &[("linkId", link_id)],
+            &v1_headers(token),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    /// `{status:1, code, msg, data:null}`.
+    fn assert_refused(v: &Value, code: u64, msg: &str) {
+        assert_eq!(
+            v,
+            &json!({"status": 1, "msg": msg, "code": code, "data": null})
+        );
+    }
+
+    fn beneficiaries(claim_ms: u64, paid: f64, failed: f64, expire_ms: u64) -> SandboxConfig {
+        SandboxConfig {
+            claim_after: (
+                Duration::from_millis(claim_ms),
+                Duration::from_millis(claim_ms),
+            ),
+            paid_share: paid,
+            failed_share: failed,
+            expire_after: Duration::from_millis(expire_ms),
+            ..SandboxConfig::fast()
+        }
+    }
+
+    /// Under `dialect`, `path` is a Spring 404 even without a token; the other optional
+    /// paths are still served.
+    async fn assert_missing(dialect: Dialect, path: &str) {
+        let sb = Sandbox::local(SandboxConfig::idle().with_dialect(dialect)).await;
+        let (status, _, v) = raw_get(&sb, path, &[], &[]).await;
+        assert_eq!(status, 404, "{v}");
+        assert_eq!(
+            (&v["status"], &v["error"], &v["path"]),
+            (&json!(404), &json!("Not Found"), &json!(path))
+        );
+        let stamp = v["timestamp"].as_str().unwrap();
+        let rfc3339 = &time::format_description::well_known::Rfc3339;
+        assert!(OffsetDateTime::parse(stamp, rfc3339).is_ok(), "{stamp}");
+        let token = raw_token(&sb).await;
+        let headers = vec![
+            ("authorization", format!("Bearer {token}")),
+            ("pid", SANDBOX_PAYU_MERCHANT_ID.to_string()),
+            ("payoutmerchantid", SANDBOX_PAYU_MERCHANT_ID.to_string()),
+        ];
+        let query = [
+            ("merchantRefId", "NONE"),
+            ("payoutMerchantId", SANDBOX_PAYU_MERCHANT_ID),
+            ("linkId", "NONE"),
+        ];
+        for other in [DETAILS, LINK_STATUS, ACCOUNT_DETAIL, SMARTPAY_STATUS] {
+            if other != path {
+                let (status, _, v) = raw_get(&sb, other, &query, &headers).await;
+                assert_eq!(status, 200, "{other}: {v}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn payu_no_details_has_no_details_path() {
+        assert_missing(Dialect::PayuNoDetails, DETAILS).await;
+    }
+
+    #[tokio::test]
+    async fn payu_no_v2_status_has_no_v2_status_path() {
+        assert_missing(Dialect::PayuNoV2Status, LINK_STATUS).await;
+    }
+
+    #[tokio::test]
+    async fn payu_no_account_detail_has_no_account_detail_path() {
+        assert_missing(Dialect::PayuNoAccountDetail, ACCOUNT_DETAIL).await;
+    }
+
+    #[tokio::test]
+    async fn v1_follows_a_paid_link_from_pending_to_details_already_filled() {
+        let sb = Sandbox::local(beneficiaries(800, 1.0, 0.0, 10_000)).await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1P", "1500.5").await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_eq!(
+            (&v["status"], &v["msg"], &v["code"]),
+            (&json!(0), &json!("Account Detail Pending"), &Value::Null)
+        );
+        let data = &v["data"];
+        assert_eq!(data["linkId"], json!(link_id));
+        assert_eq!(data["merchantRefId"], "V1P");
+        assert_eq!(data["amount"], "1500.50");
+        assert_eq!(data["custMoblie"], "9876543210");
+        assert_eq!(data["custName"], "Asha");
+        assert_eq!(data["custEmail"], Value::Null);
+        assert_eq!(data["merchantName"], Value::Null);
+        assert_eq!(data["detailFilled"], false);
+        assert_eq!(data["isLinkValid"], true);
+        assert_eq!(data["allowedMethod"], "both");
+        assert!(data["link"].as_str().unwrap().starts_with(LINK_URL));
+        assert!(data["linkExpiryDate"].is_string());
+        // By merchantRefId, the same answer.
+        let query = [
+            ("merchantRefId", "V1P"),
+            ("payoutMerchantId", SANDBOX_PAYU_MERCHANT_ID),
+        ];
+        let (_, _, by_ref) = raw_get(&sb, SMARTPAY_STATUS, &query, &v1_headers(&token)).await;
+        assert_eq!(by_ref, v);
+
+        // The claim settles at 800 ms; the details are in from 300 ms.
+        tokio::time::sleep(Duration::from_millis(550)).await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_eq!(
+            (&v["status"], &v["msg"]),
+            (&json!(0), &json!("Account Detail Submitted"))
+        );
+        assert_eq!(v["data"]["detailFilled"], true);
+
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_refused(&v, 1118, "Details already filled");
+    }
+
+    #[tokio::test]
+    async fn v1_a_failed_payout_is_1124() {
+        let sb = Sandbox::local(beneficiaries(50, 0.0, 1.0, 10_000)).await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1F", "10").await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_refused(&v, 1124, "Link transaction failed");
+    }
+
+    #[tokio::test]
+    async fn v1_an_expired_link_is_1111() {
+        let sb = Sandbox::local(beneficiaries(50, 0.0, 0.0, 100)).await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1E", "10").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_refused(&v, 1111, "SmartPay Link expired");
+    }
+
+    #[tokio::test]
+    async fn v1_a_cancelled_link_is_1122() {
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1C", "10").await;
+        let cancelled: Value = reqwest::Client::new()
+            .post(format!("{}{CANCEL}", sb.base_url()))
+            .bearer_auth(&token)
+            .header("payoutmerchantid", SANDBOX_PAYU_MERCHANT_ID)
+            .form(&[("merchantRefId", "V1C")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(cancelled["status"], 0, "{cancelled}");
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_refused(&v, 1122, "SmartPay Link cancelled");
+    }
+
+    #[tokio::test]
+    async fn v1_an_unknown_link_is_1112_and_no_key_is_1101() {
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
+        let token = raw_token(&sb).await;
+        assert_refused(
+            &v1_by_link(&sb, &token, "NO/SUCH+LINK").await,
+            1112,
+            "SmartPay Link not found",
+        );
+        let query = [
+            ("merchantRefId", "NOPE"),
+            ("payoutMerchantId", SANDBOX_PAYU_MERCHANT_ID),
+        ];
+        let (_, _, v) = raw_get(&sb, SMARTPAY_STATUS, &query, &v1_headers(&token)).await;
+        assert_refused(&v, 1112, "SmartPay Link not found");
+        let (_, _, v) = raw_get(&sb, SMARTPAY_STATUS, &[], &v1_headers(&token)).await;
+        assert_refused(&v, 1101, "INVALID_MERCHNAT_REF_ID");
+    }
+
+    #[tokio::test]
+    async fn v1_a_link_awaiting_approval_is_1127() {
+        let sb = Sandbox::local(SandboxConfig {
+            approval: true,
+            ..SandboxConfig::idle()
+        })
+        .await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1A", "10").await;
+        let v = v1_by_link(&sb, &token, &link_id).await;
+        assert_refused(&v, 1127, "Approval pending");
+    }
+
+    #[tokio::test]
+    async fn v1_checks_the_token_and_the_merchant() {
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
+        let token = raw_token(&sb).await;
+        let link_id = raw_create(&sb, &token, "V1M", "10").await;
+        let by_link = [("linkId", link_id.as_str())];
+        let (status, _, v) = raw_get(&sb, SMARTPAY_STATUS, &by_link, &[]).await;
+        assert_eq!((status, &v["error"]), (401, &json!("Unauthorized")), "{v}");
+        let bearer = ("authorization", format!("Bearer {token}"));
+        for merchant in [
+            vec![bearer.clone()],
+            vec![bearer.clone(), ("payoutmerchantid", "999".to_string())],
+            // v1 does not know v2's header.
+            vec![
+                bearer.clone(),
+                ("pid", SANDBOX_PAYU_MERCHANT_ID.to_string()),
+            ],
+        ] {
+            let (status, _, v) = raw_get(&sb, SMARTPAY_STATUS, &by_link, &merchant).await;
+            assert_eq!(
+                (status, &v["status"], &v["code"]),
+                (200, &json!(1), &json!(1100))
+            );
+        }
+        for query in [
+            vec![("merchantRefId", "V1M"), ("payoutMerchantId", "999")],
+            vec![("merchantRefId", "V1M")],
+            vec![("linkId", link_id.as_str()), ("payoutMerchantId", "999")],
+        ] {
+            let (_, _, v) = raw_get(&sb, SMARTPAY_STATUS, &query, &v1_headers(&token)).await;
+            assert_eq!(
+                (&v["status"], &v["code"]),
+                (&json!(1), &json!(1100)),
+                "{query:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn account_detail_reports_the_balance_less_the_paid_links() {
+        let sb = Sandbox::local(SandboxConfig {
+            payu_balance_paise: 1_100_000,
+            ..beneficiaries(100, 1.0, 0.0, 10_000)
+        })
+        .await;
+        let token = raw_token(&sb).await;
+        let account = |headers: Vec<(&'static str, String)>| {
+            let sb = &sb;
+            async move { raw_get(sb, ACCOUNT_DETAIL, &[], &headers).await }
+        };
+        let (status, text, v) = account(v1_headers(&token)).await;
+        assert_eq!(status, 200, "{text}");
+        assert!(text.contains(r#""balance":11000.00,"#), "{text}");
+        assert_eq!(
+            v,
+            json!({"status": 0, "msg": "Success", "code": null, "data": {
+                "payoutMerchantId": 1100042, "virtualAccountNumber": "PAYU00001100042",
+                "transferableAmount": 11000.0, "balance": 11000.0, "lowBalance": false,
+                "ifsc": "YESB0CMSNOC", "type": "PAYOUT", "clientId": "payrun-sandbox-client"}})
+        );
+        raw_create(&sb, &token, "AD1", "1500.50").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (_, text, v) = account(v1_headers(&token)).await;
+        assert!(text.contains(r#""transferableAmount":9499.50,"#), "{text}");
+        assert!(text.contains(r#""balance":9499.50,"#), "{text}");
+        assert_eq!(v["data"]["lowBalance"], true, "under ₹10,000");
+
+        let (status, _, v) = account(vec![]).await;
+        assert_eq!((status, &v["status"]), (401, &json!(401)));
+        let mut wrong = v1_headers(&token);
+        wrong[1].1 = "999".into();
+        let (_, _, v) = account(wrong).await;
+        assert_eq!((&v["status"], &v["code"]), (&json!(1), &json!(1100)));
+    }
+
+    #[tokio::test]
+    async fn extending_an_unknown_link_is_1112() {
+        let sb = Sandbox::local(SandboxConfig::idle()).await;
+        let token = raw_token(&sb).await;
+        let until = format_timestamp(OffsetDateTime::now_utc() + time::Duration::days(2));
+        let v: Value = reqwest::Client::new()
+            .put(format!(
+                "{}/payout/v2/smartSend/expiry/NOSUCHLINK",
+                sb.base_url()
+            ))
+            .bearer_auth(&token)
+            .header("pid", SANDBOX_PAYU_MERCHANT_ID)
+            .form(&[("expiryDate", until)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_refused(&v, 1112, "SmartPay Link not found");
     }
 }
