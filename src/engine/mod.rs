@@ -361,7 +361,23 @@ impl<P: Provider> Engine<P> {
         info: &LinkInfo,
         polled: bool,
     ) -> Result<RowState, JournalError> {
-        let state = RowState::from(info.state);
+        let mut state = RowState::from(info.state);
+        let mut attention = None;
+        let mut message = None;
+        // A link known only by an answer that cannot say whether it paid, and without a
+        // link id that a better lookup could use: nothing payrun can ask will ever settle it.
+        let unfollowable = info.link_id.is_none()
+            && attempt.link_id.is_none()
+            && !self.provider.follows_by_order_id()
+            && info
+                .provider_status
+                .as_deref()
+                .is_some_and(crate::provider::outcome_unknown);
+        if state == RowState::Open && unfollowable {
+            state = RowState::Attention;
+            attention = Some(crate::journal::Attention::OutcomeUnknown);
+            message = Some("the only lookup that finds this link (PayU status v1, by reference) says the beneficiary submitted details but can say neither whether it paid nor the link id");
+        }
         let next = self.now_ms() + self.poll_delay(attempt.polls + 1).as_millis() as i64;
         let now = self
             .recorder
@@ -370,8 +386,10 @@ impl<P: Provider> Engine<P> {
                 &Update {
                     state: Some(state),
                     info: Some(info),
+                    message,
                     next_poll_at: Some(next),
                     count_poll: polled,
+                    attention,
                     ..Default::default()
                 },
             )

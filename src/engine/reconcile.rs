@@ -79,6 +79,12 @@ impl<P: Provider> Engine<P> {
                 self.provider_down(format!("status lookup refused ({code}): {message}"));
                 Ok(())
             }
+            Err(ProviderError::Retryable {
+                after: Some(after), ..
+            }) => {
+                self.pacer.pause_for(after);
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

@@ -129,6 +129,12 @@ pub trait Provider: Send + Sync + 'static {
         self.status(order_id)
     }
 
+    /// Whether a lookup by order id alone can still tell every state of a link (false once
+    /// PayU's Smart Send Details proved missing: status v1 cannot say "paid").
+    fn follows_by_order_id(&self) -> bool {
+        true
+    }
+
     /// Deactivates (cancels) an open link, named by its order id and link id.
     fn cancel(
         &self,
@@ -200,6 +206,13 @@ impl Provider for Client {
         match self {
             Client::Paytm(c) => c.status_of(order_id, link_id).await,
             Client::Payu(c) => c.status_of(order_id, link_id).await,
+        }
+    }
+
+    fn follows_by_order_id(&self) -> bool {
+        match self {
+            Client::Paytm(c) => c.follows_by_order_id(),
+            Client::Payu(c) => c.follows_by_order_id(),
         }
     }
 

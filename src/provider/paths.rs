@@ -51,16 +51,17 @@ impl Paths {
         self.state(path) == State::Disabled
     }
 
-    /// The path answered 404/405. A path that never worked is taken as missing and skipped
-    /// for the rest of the run (true the first time, so the caller warns once); a proven one
-    /// keeps serving, and the answer is about this one order id.
-    pub(crate) fn missing(&self, path: &'static str) -> bool {
+    /// The path answered 404/405. A path that never worked is missing: it is skipped for
+    /// the rest of the run (`Some(true)` the first time, so the caller warns once). A proven
+    /// one keeps serving (`None`): the answer is about this one order id.
+    pub(crate) fn missing(&self, path: &'static str) -> Option<bool> {
         match self.state(path) {
             State::Unproven => {
                 self.set(path, State::Disabled);
-                true
+                Some(true)
             }
-            State::Proven | State::Disabled => false,
+            State::Disabled => Some(false),
+            State::Proven => None,
         }
     }
 
@@ -99,11 +100,11 @@ mod tests {
     #[test]
     fn only_a_path_that_never_worked_is_disabled_and_only_once() {
         let paths = Paths::default();
-        assert!(paths.missing("v2"));
+        assert_eq!(paths.missing("v2"), Some(true));
         assert!(paths.disabled("v2"));
-        assert!(!paths.missing("v2"));
+        assert_eq!(paths.missing("v2"), Some(false));
         paths.prove("details");
-        assert!(!paths.missing("details"));
+        assert_eq!(paths.missing("details"), None);
         assert!(!paths.disabled("details"));
     }
 }

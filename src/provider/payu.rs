@@ -414,8 +414,10 @@ fn link_info(env: &Envelope, default_status: &str) -> LinkInfo {
 enum Asked {
     Found(LinkInfo),
     Refused(String),
-    /// The path is missing at this PayU host; nothing was asked.
-    Skipped,
+    /// The path is missing at this PayU host (`sent`: this request found that out).
+    Skipped {
+        sent: bool,
+    },
 }
 
 /// The status paths answer a settled link with a failure code naming its state (v1 also
@@ -629,7 +631,7 @@ impl PayuClient {
         paced: bool,
     ) -> Result<Asked, ProviderError> {
         if self.paths.disabled(op.path()) {
-            return Ok(Asked::Skipped);
+            return Ok(Asked::Skipped { sent: false });
         }
         if paced {
             self.next_turn().await;
@@ -662,15 +664,19 @@ impl PayuClient {
                 })
             }
             Verdict::Refused(said) => Asked::Refused(said),
-            Verdict::Missing(said) if self.paths.missing(op.path()) => {
-                tracing::warn!(
-                    "PayU answered {said} at {}: payrun stops using it for this run and asks its other lookup paths",
-                    op.path()
-                );
-                Asked::Skipped
-            }
-            // A path that has worked answers 404 about this one id.
-            Verdict::Missing(said) => Asked::Refused(said),
+            Verdict::Missing(said) => match self.paths.missing(op.path()) {
+                Some(first) => {
+                    if first {
+                        tracing::warn!(
+                            "PayU answered {said} at {}: payrun stops using it for this run and asks its other lookup paths",
+                            op.path()
+                        );
+                    }
+                    Asked::Skipped { sent: true }
+                }
+                // A path that has worked answers 404 about this one id.
+                None => Asked::Refused(said),
+            },
         })
     }
 
@@ -704,7 +710,9 @@ impl PayuClient {
                     sent = true;
                     refusals.push((op, said));
                 }
-                Asked::Skipped => {}
+                Asked::Skipped {
+                    sent: skipped_after,
+                } => sent |= skipped_after,
             }
         }
         if refusals.is_empty() {
@@ -1020,6 +1028,10 @@ impl Provider for PayuClient {
 
     async fn status_of(&self, order_id: &str, link_id: &str) -> Result<Lookup, ProviderError> {
         self.lookup(order_id, Some(link_id)).await
+    }
+
+    fn follows_by_order_id(&self) -> bool {
+        !self.paths.disabled(DETAILS_PATH)
     }
 
     async fn cancel(&self, order_id: &str, _link_id: &str) -> Result<(), ProviderError> {
