@@ -14,7 +14,9 @@ const EXIT_CODES: &str = "Exit codes:
   1  finished, some rows not paid (invalid, rejected, failed, expired, cancelled)
   2  usage, configuration or input-file error (nothing sent)
   3  incomplete: links still open or run interrupted (run `payrun poll` later)
-  4  provider unreachable or authentication failed";
+  4  provider unreachable or authentication failed
+  5  rows need attention: payrun cannot settle them from what the provider says (listed
+     at the end of run and poll, counted by status); links may still be open";
 
 #[derive(Debug, Parser)]
 #[command(name = "payrun", version, about = "Pay a sheet of people through payout links, resumably.", after_help = EXIT_CODES)]

@@ -17,13 +17,42 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Exit codes for schedulers (README, `--help`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     AllPaid = 0,
     SomeUnpaid = 1,
     Input = 2,
     Incomplete = 3,
     ProviderDown = 4,
+    /// Rows need a person (`payrun status BATCH` lists them); other rows may still be open.
+    Attention = 5,
+}
+
+impl Exit {
+    /// Which of two batches' codes a command reports: the provider being down first, then
+    /// rows a person must settle, then work still in progress.
+    fn severity(self) -> u8 {
+        match self {
+            Exit::AllPaid => 0,
+            Exit::SomeUnpaid => 1,
+            Exit::Input => 2,
+            Exit::Incomplete => 3,
+            Exit::Attention => 4,
+            Exit::ProviderDown => 5,
+        }
+    }
+}
+
+impl PartialOrd for Exit {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Exit {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.severity().cmp(&other.severity())
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -177,4 +206,17 @@ async fn serve_sandbox(args: &SandboxArgs) -> anyhow::Result<Exit> {
     .with_dialect(args.dialect);
     sandbox::serve_forever(config, args.listen).await?;
     Ok(Exit::AllPaid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Exit;
+
+    #[test]
+    fn rows_needing_a_person_outrank_open_links_but_not_a_provider_down() {
+        assert_eq!(Exit::Incomplete.max(Exit::Attention), Exit::Attention);
+        assert_eq!(Exit::Attention.max(Exit::ProviderDown), Exit::ProviderDown);
+        assert_eq!(Exit::SomeUnpaid.max(Exit::Incomplete), Exit::Incomplete);
+        assert_eq!(Exit::Attention as u8, 5);
+    }
 }

@@ -241,7 +241,11 @@ impl Drive<'_> {
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| default_report_path(Path::new(&batch.sheet_path)));
             let summary = super::status::write_report(journal, batch, &path)?;
-            let exit = exit_for(&outcome, &summary);
+            let mut exit = exit_for(&outcome, &summary);
+            if exit != Exit::ProviderDown && summary.rows(RowState::Attention) > 0 {
+                list_attention(journal, &batch.id)?;
+                exit = Exit::Attention;
+            }
             worst = worst.max(exit);
             shown.push(Shown {
                 batch: batch.clone(),
@@ -294,6 +298,24 @@ impl Shown {
         }
         Ok(())
     }
+}
+
+/// Prints, on stderr, every row of the batch that needs a person, with the reason.
+fn list_attention(journal: &Journal, batch_id: &str) -> anyhow::Result<()> {
+    let rows = journal.attempts_in(batch_id, &[RowState::Attention])?;
+    eprintln!(
+        "{} rows need attention (payrun sends nothing more for them):",
+        rows.len()
+    );
+    for a in &rows {
+        let why = a.attention.map_or("", |w| w.advice());
+        let said = a.message.as_deref().unwrap_or_default();
+        eprintln!(
+            "  row {} (order id {}): {why}; {said}",
+            a.row_no, a.order_id
+        );
+    }
+    Ok(())
 }
 
 /// The exit code for a batch the engine left in `outcome`, saying why on stderr.
