@@ -70,6 +70,9 @@ pub enum Command {
     Extend(ExtendArgs),
     /// Export a batch's audit trail: every state change, provider answer and operator command.
     Events(EventsArgs),
+    /// Settle rows that need attention, after checking them on the provider's dashboard:
+    /// re-send them with the same order id, or mark them as never created (free for retry).
+    Settle(SettleArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Run the provider simulator as an HTTP server.
@@ -131,6 +134,10 @@ pub struct RunArgs {
     /// Refuse to start unless the valid rows have this digest (as `validate` prints it).
     #[arg(long, value_name = "DIGEST")]
     pub expect_digest: Option<String>,
+    /// Create links even when PayU's transferable amount is below the batch's unpaid total
+    /// (checked with Get Account Details before the first create).
+    #[arg(long)]
+    pub skip_balance_check: bool,
     /// Run against the built-in simulator, started in-process, instead of the provider.
     #[arg(long)]
     pub sandbox: bool,
@@ -224,6 +231,27 @@ pub struct EventsArgs {
     /// Write CSV to this file instead of stdout.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SettleArgs {
+    #[command(flatten)]
+    pub rows: RowsArgs,
+    /// What the provider's dashboard showed for these order ids.
+    #[arg(long, value_enum)]
+    pub outcome: SettleOutcome,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SettleOutcome {
+    /// No link, or one you deactivated: send the create again with the same order id, so
+    /// the provider's duplicate check still guards it.
+    Resend,
+    /// No link, and none should be made under this order id: mark the row not created,
+    /// which frees it for `payrun retry` (a new order id).
+    NotCreated,
 }
 
 #[derive(Debug, Args)]

@@ -122,6 +122,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
             ops::operate(&g, args.rows, ops::Operation::Extend(args.until)).await
         }
         Command::Events(args) => ops::events(&g, &args),
+        Command::Settle(args) => ops::settle(&g, args).await,
         Command::Completions(args) => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cli, "payrun", &mut std::io::stdout());

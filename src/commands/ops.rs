@@ -1,12 +1,12 @@
 //! The operator's commands after a run: `retry` (re-issue rows whose links can no longer be
-//! paid), `cancel`, `resend` and `extend` (act on open links), and `events` (the audit
-//! trail). Each shows what it will do and its totals, asks unless `--yes`, and records the
+//! paid), `settle` (decide rows that need attention), `cancel`, `resend` and `extend` (act
+//! on open links), and `events` (the audit trail). Each shows what it will do and its totals, asks unless `--yes`, and records the
 //! command in the journal's events.
 
-use super::run::{exit_for, Drive, Shown, DEFAULT_RATE};
+use super::run::{exit_for, with_attention, Drive, Shown, DEFAULT_RATE};
 use super::status::{find, write_report};
 use super::{default_report_path, Exit, Global};
-use crate::cli::{EventsArgs, RetryArgs, RowsArgs};
+use crate::cli::{EventsArgs, RetryArgs, RowsArgs, SettleArgs, SettleOutcome};
 use crate::config::Settings;
 pub use crate::engine::Operation;
 use crate::engine::{Engine, EngineOptions, Outcome, Pacer, Rate};
@@ -25,17 +25,18 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// States whose link can never be paid any more: the only ones a retry may re-issue.
-const RETRYABLE: [RowState; 4] = [
+const RETRYABLE: [RowState; 5] = [
     RowState::Failed,
     RowState::Expired,
     RowState::Cancelled,
     RowState::Rejected,
+    RowState::NotCreated,
 ];
 
 pub async fn retry(g: &Global, args: RetryArgs) -> anyhow::Result<Exit> {
     if let Some(s) = args.states.iter().find(|s| !RETRYABLE.contains(s)) {
         anyhow::bail!(
-            "{s} rows cannot be retried: only failed, expired, cancelled and rejected rows can, because only their links can no longer be paid"
+            "{s} rows cannot be retried: only failed, expired, cancelled, rejected and not_created rows can, because only their links can no longer be paid"
         );
     }
     let (_lock, journal) = g.lock_existing().await?;
@@ -218,6 +219,60 @@ pub async fn operate(g: &Global, args: RowsArgs, op: Operation) -> anyhow::Resul
     finish(g, &journal, &batch, &outcome)
 }
 
+/// `payrun settle`: an operator's decision about rows that need attention, after checking
+/// the provider's dashboard. Re-sent rows are paid at once, like `retry`.
+pub async fn settle(g: &Global, args: SettleArgs) -> anyhow::Result<Exit> {
+    let (_lock, journal) = g.lock_existing().await?;
+    let batch = find(&journal, &args.rows.batch)?;
+    let chosen = journal.latest(&batch.id, &[RowState::Attention], args.rows.rows.as_ref())?;
+    if chosen.is_empty() {
+        println!("no rows need attention in batch {}", batch.id);
+        return Ok(Exit::settled(&journal.summary(&batch.id)?));
+    }
+    for latest in &chosen {
+        println!(
+            "row {:>6}  {:<40}  {:>12}",
+            latest.attempt.row_no,
+            latest.attempt.order_id,
+            Amount::from_paise(latest.amount_paise).to_string()
+        );
+    }
+    let total = Amount::from_paise(chosen.iter().map(|l| l.amount_paise).sum());
+    let (what, to, why) = match args.outcome {
+        SettleOutcome::Resend => (
+            format!("send {} rows totalling {total} again, each with its same order id", chosen.len()),
+            RowState::Queued,
+            "operator: checked on the provider's dashboard; sent again with the same order id",
+        ),
+        SettleOutcome::NotCreated => (
+            format!("mark {} rows totalling {total} as never created at the provider (free for `payrun retry`)", chosen.len()),
+            RowState::NotCreated,
+            "operator: checked on the provider's dashboard; no link was created",
+        ),
+    };
+    confirm(args.rows.yes, &what)?;
+    journal.operator(&batch.id, &command_line())?;
+    let ids: Vec<i64> = chosen.iter().map(|l| l.attempt.id).collect();
+    let settled = journal.settle(&batch.id, &ids, to, why)?;
+    eprintln!("{settled} rows settled as {to}");
+    if to != RowState::Queued {
+        return finish(g, &journal, &batch, &Outcome::Settled);
+    }
+    let settings = Settings::load(g.config.as_deref())?;
+    let provider = settings.provider(batch.provider)?;
+    Drive {
+        journal: &journal,
+        providers: &|_| Ok(provider.clone()),
+        args: &args.engine,
+        default_rate: DEFAULT_RATE,
+        report_path: None,
+        create: true,
+        json: g.json,
+    }
+    .batches(&[batch])
+    .await
+}
+
 /// Rewrites the batch's report and prints its summary; the exit code says what is left.
 fn finish(g: &Global, journal: &Journal, batch: &Batch, outcome: &Outcome) -> anyhow::Result<Exit> {
     let path = default_report_path(Path::new(&batch.sheet_path));
@@ -227,6 +282,7 @@ fn finish(g: &Global, journal: &Journal, batch: &Batch, outcome: &Outcome) -> an
         Outcome::Settled if open => Exit::Incomplete,
         other => exit_for(other, &summary),
     };
+    let exit = with_attention(journal, &batch.id, &summary, exit)?;
     Shown::print(
         &[Shown {
             batch: batch.clone(),

@@ -97,6 +97,11 @@ pub async fn run(g: &Global, mut args: RunArgs) -> anyhow::Result<Exit> {
         }
     };
 
+    if let (ProviderConfig::Payu(config), false) = (&provider, args.skip_balance_check) {
+        if let Some(exit) = check_balance(config, &journal, &batch).await? {
+            return Ok(exit);
+        }
+    }
     let default_rate = if args.sandbox {
         SANDBOX_RATE
     } else {
@@ -241,11 +246,7 @@ impl Drive<'_> {
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| default_report_path(Path::new(&batch.sheet_path)));
             let summary = super::status::write_report(journal, batch, &path)?;
-            let mut exit = exit_for(&outcome, &summary);
-            if exit != Exit::ProviderDown && summary.rows(RowState::Attention) > 0 {
-                list_attention(journal, &batch.id)?;
-                exit = Exit::Attention;
-            }
+            let exit = with_attention(journal, &batch.id, &summary, exit_for(&outcome, &summary))?;
             worst = worst.max(exit);
             shown.push(Shown {
                 batch: batch.clone(),
@@ -300,8 +301,17 @@ impl Shown {
     }
 }
 
-/// Prints, on stderr, every row of the batch that needs a person, with the reason.
-fn list_attention(journal: &Journal, batch_id: &str) -> anyhow::Result<()> {
+/// `exit`, unless rows of the batch need a person: then those rows are listed on stderr
+/// with their reasons, and the code says so (a provider that is down still comes first).
+pub(super) fn with_attention(
+    journal: &Journal,
+    batch_id: &str,
+    summary: &crate::journal::Summary,
+    exit: Exit,
+) -> anyhow::Result<Exit> {
+    if exit == Exit::ProviderDown || summary.rows(RowState::Attention) == 0 {
+        return Ok(exit);
+    }
     let rows = journal.attempts_in(batch_id, &[RowState::Attention])?;
     eprintln!(
         "{} rows need attention (payrun sends nothing more for them):",
@@ -315,7 +325,8 @@ fn list_attention(journal: &Journal, batch_id: &str) -> anyhow::Result<()> {
             a.row_no, a.order_id
         );
     }
-    Ok(())
+    eprintln!("after checking them, settle them with `payrun settle {batch_id} --rows ROWS --outcome resend|not-created`");
+    Ok(Exit::Attention)
 }
 
 /// The exit code for a batch the engine left in `outcome`, saying why on stderr.
@@ -332,6 +343,61 @@ pub(super) fn exit_for(outcome: &Outcome, summary: &crate::journal::Summary) -> 
             Exit::Incomplete
         }
         Outcome::Settled => Exit::settled(summary),
+    }
+}
+
+/// Before any create: PayU's transferable amount must cover what the batch may still pay
+/// (queued, sent or open rows). `Some(exit)` stops the run, nothing sent. Where Get Account
+/// Details is not served, or cannot be asked now, the run goes on with a warning.
+async fn check_balance(
+    config: &PayuConfig,
+    journal: &Journal,
+    batch: &Batch,
+) -> anyhow::Result<Option<Exit>> {
+    let summary = journal.summary(&batch.id)?;
+    let unpaid: i64 = [
+        RowState::Queued,
+        RowState::Sending,
+        RowState::Unknown,
+        RowState::Open,
+        RowState::Attention,
+    ]
+    .into_iter()
+    .map(|s| summary.paise(s))
+    .sum();
+    if unpaid == 0 {
+        return Ok(None);
+    }
+    let unpaid = crate::money::Amount::from_paise(unpaid);
+    let client = crate::provider::payu::PayuClient::new(config.clone())
+        .context("cannot set up the provider's HTTP client")?;
+    match client.account().await {
+        Ok(Some(account)) if account.transferable < unpaid => {
+            eprintln!(
+                "nothing was sent: PayU's transferable amount is {} but this batch may still pay {unpaid} (balance {}); add funds, or pass --skip-balance-check",
+                account.transferable, account.balance
+            );
+            Ok(Some(Exit::Input))
+        }
+        Ok(Some(account)) => {
+            eprintln!(
+                "PayU transferable amount {} covers the {unpaid} this batch may still pay",
+                account.transferable
+            );
+            Ok(None)
+        }
+        Ok(None) => {
+            eprintln!("warning: PayU does not serve Get Account Details here (404): the balance is not checked");
+            Ok(None)
+        }
+        Err(crate::provider::ProviderError::Fatal { code, message }) => {
+            eprintln!("stopped before sending anything: PayU refused ({code}): {message}");
+            Ok(Some(Exit::ProviderDown))
+        }
+        Err(e) => {
+            eprintln!("warning: cannot check PayU's balance now ({e}); going on");
+            Ok(None)
+        }
     }
 }
 

@@ -251,10 +251,12 @@ impl<P: Provider> Engine<P> {
             return Ok(Outcome::ProviderDown(why));
         }
         let summary = self.journal.summary(batch_id)?;
+        // Rows that need a person are out of the engine's hands: the batch is as settled
+        // as payrun can make it (the exit code says they need attention).
         let unsettled = summary
             .states
             .iter()
-            .any(|s| !s.state.is_terminal() && s.rows > 0);
+            .any(|s| !s.state.is_terminal() && s.state != RowState::Attention && s.rows > 0);
         Ok(if unsettled || self.stop.is_cancelled() {
             Outcome::Incomplete
         } else {

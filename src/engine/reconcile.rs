@@ -290,3 +290,160 @@ impl<P: Provider> Engine<P> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Engine, EngineOptions, Pacer, Rate};
+    use crate::journal::{now_rfc3339, Attention, Batch, ImportRow, Journal, RowState};
+    use crate::payout::{PayoutRow, ProviderKind};
+    use crate::progress::Progress;
+    use crate::provider::testing::row;
+    use crate::provider::{LinkInfo, LinkState, Lookup, Provider, ProviderError};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
+
+    /// A provider that knows one link (`KNOWN`) and answers every other order id as its
+    /// lookups' refusal `refusal` says; creates of other ids get `create`.
+    struct Scripted {
+        refusal: fn(String) -> Lookup,
+        create: fn() -> Result<LinkInfo, ProviderError>,
+        creates: AtomicU32,
+    }
+
+    fn open_link() -> LinkInfo {
+        LinkInfo {
+            state: LinkState::Open,
+            link_id: Some("L-KNOWN".into()),
+            link_url: None,
+            provider_status: Some("PENDING".into()),
+            code: None,
+            message: None,
+            expires_at: None,
+        }
+    }
+
+    impl Provider for Scripted {
+        async fn create(&self, row: &PayoutRow) -> Result<LinkInfo, ProviderError> {
+            self.creates.fetch_add(1, Ordering::Relaxed);
+            if row.order_id == "KNOWN" {
+                return Ok(open_link());
+            }
+            (self.create)()
+        }
+
+        async fn status(&self, order_id: &str) -> Result<Lookup, ProviderError> {
+            Ok(if order_id == "KNOWN" {
+                Lookup::Found(open_link())
+            } else {
+                (self.refusal)(format!("FAILURE PL_030: no link for {order_id}"))
+            })
+        }
+
+        async fn cancel(&self, _: &str, _: &str) -> Result<(), ProviderError> {
+            Ok(())
+        }
+    }
+
+    async fn run(provider: Scripted) -> (Arc<Journal>, tempfile::TempDir, u32) {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Arc::new(Journal::open(&dir.path().join("j.db")).unwrap());
+        let batch = Batch {
+            id: "b1".into(),
+            sheet_path: "s.csv".into(),
+            sheet_name: None,
+            sheet_sha256: "x".into(),
+            provider: ProviderKind::Paytm,
+            headers: vec!["order".into()],
+            created_at: now_rfc3339(),
+            row_count: 0,
+            valid_count: 0,
+            total_paise: 0,
+        };
+        let rows: Vec<ImportRow> = ["KNOWN", "DUP"]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| ImportRow {
+                row_no: i as u64 + 2,
+                cells: vec![id.to_string()],
+                payout: Ok(PayoutRow {
+                    row_no: i as u64 + 2,
+                    ..row(id, 10_000)
+                }),
+            })
+            .collect();
+        journal.import(&batch, &rows).unwrap();
+        let rate: Rate = "1000/s".parse().unwrap();
+        let provider = Arc::new(provider);
+        let engine = Engine::new(
+            Arc::clone(&journal),
+            Arc::clone(&provider),
+            Arc::new(Pacer::new(rate, rate.default_burst())),
+            EngineOptions {
+                concurrency: 1,
+                poll_for: Duration::from_secs(1),
+                not_found_grace: Duration::from_millis(5),
+                group_commit: false,
+                seed: Some(1),
+                ..EngineOptions::default()
+            },
+            CancellationToken::new(),
+            Progress::hidden(),
+        );
+        engine.run("b1").await.unwrap();
+        let creates = provider.creates.load(Ordering::Relaxed);
+        (journal, dir, creates)
+    }
+
+    fn row_of(journal: &Journal, state: RowState) -> Vec<crate::journal::Attempt> {
+        journal.attempts_in("b1", &[state]).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_duplicate_that_proven_lookups_cannot_find_needs_a_person() {
+        let (journal, _dir, creates) = run(Scripted {
+            refusal: Lookup::NotFound,
+            create: || {
+                Err(ProviderError::Duplicate {
+                    code: "PL_040".into(),
+                    message: "FAILURE PL_040: Duplicate order id".into(),
+                })
+            },
+            creates: AtomicU32::new(0),
+        })
+        .await;
+        let stuck = row_of(&journal, RowState::Attention);
+        assert_eq!(stuck.len(), 1);
+        assert_eq!(stuck[0].order_id, "DUP");
+        assert_eq!(stuck[0].attention, Some(Attention::Contradiction));
+        let said = stuck[0].message.as_deref().unwrap_or_default();
+        assert!(said.contains("PL_040") && said.contains("PL_030"), "{said}");
+        assert_eq!(creates, 2, "no create after the contradiction");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_from_a_path_that_never_proves_itself_are_no_reason_to_resend() {
+        // A link (KNOWN) exists, so the path could have proved itself, but the client calls
+        // every refusal unproven: DUP is never sent again on that evidence.
+        let (journal, _dir, creates) = run(Scripted {
+            refusal: Lookup::Unproven,
+            create: || {
+                Err(ProviderError::Ambiguous {
+                    message: "HTTP 503".into(),
+                })
+            },
+            creates: AtomicU32::new(0),
+        })
+        .await;
+        let stuck = row_of(&journal, RowState::Attention);
+        assert_eq!(
+            stuck.len(),
+            1,
+            "a refusal that stays unproven is no evidence"
+        );
+        assert_eq!(stuck[0].attention, Some(Attention::UnprovenLookup));
+        assert_eq!(row_of(&journal, RowState::Queued).len(), 0);
+        assert_eq!(creates, 2, "DUP was sent once");
+    }
+}

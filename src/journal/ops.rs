@@ -3,7 +3,7 @@
 //! and reading the audit trail back.
 
 use super::{insert_event, now_rfc3339, Attempt, Journal, PayoutRow, Result, RowState};
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use std::ops::RangeInclusive;
 
 /// Sheet rows chosen by number (`3,5-9`).
@@ -226,6 +226,57 @@ impl Journal {
             .collect::<std::result::Result<_, _>>()
             .map_err(e)?;
         Ok(phones)
+    }
+
+    /// Settles rows that need a person, as an operator decided after checking the
+    /// provider's dashboard: `Queued` re-sends the row with the same order id (its request
+    /// count starts again), `NotCreated` frees it for `retry`. One transaction; an event per
+    /// row. Rows no longer in `attention` are left alone; returns how many were settled.
+    pub fn settle(
+        &self,
+        batch_id: &str,
+        attempts: &[i64],
+        to: RowState,
+        why: &str,
+    ) -> Result<usize> {
+        let mut conn = self.conn();
+        let e = |source| self.err(source);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let now = now_rfc3339();
+        let mut settled = 0;
+        for id in attempts {
+            let row: Option<(i64, String)> = tx
+                .query_row(
+                    "UPDATE attempts SET state = ?2, attention = NULL, next_poll_at = NULL,
+                        requests = CASE WHEN ?2 = 'queued' THEN 0 ELSE requests END,
+                        provider_message = ?3, updated_at = ?4
+                     WHERE id = ?1 AND state = 'attention'
+                     RETURNING row_no, order_id",
+                    params![id, to.as_str(), why, now],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(e)?;
+            let Some((row_no, order_id)) = row else {
+                continue;
+            };
+            insert_event(
+                &tx,
+                batch_id,
+                Some(row_no as u64),
+                Some(&order_id),
+                "operator",
+                Some(RowState::Attention),
+                Some(to),
+                why,
+            )
+            .map_err(e)?;
+            settled += 1;
+        }
+        tx.commit().map_err(e)?;
+        Ok(settled)
     }
 
     /// Records an operator command (the command line, which never holds a secret).
