@@ -70,6 +70,9 @@ pub enum Command {
     Extend(ExtendArgs),
     /// Export a batch's audit trail: every state change, provider answer and operator command.
     Events(EventsArgs),
+    /// Ask the provider account what the documentation leaves open (settings, token, how
+    /// "not found" reads, which paths exist, balance). Moves no money.
+    Doctor(DoctorArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Run the provider simulator as an HTTP server.
@@ -224,6 +227,23 @@ pub struct EventsArgs {
     /// Write CSV to this file instead of stdout.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Payment provider whose account to ask.
+    #[arg(long, value_enum, default_value = "paytm")]
+    pub provider: ProviderKind,
+    /// A payout sheet (.csv or .xlsx): its valid rows' total is compared with what the
+    /// account may transfer now.
+    #[arg(long, value_name = "FILE")]
+    pub sheet: Option<PathBuf>,
+    /// Worksheet name in an XLSX workbook (default: the first sheet).
+    #[arg(long, value_name = "NAME", requires = "sheet")]
+    pub sheet_name: Option<String>,
+    /// Comment for rows whose comments cell is empty, as `validate --comment`.
+    #[arg(long, value_name = "TEXT", requires = "sheet")]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! One function per subcommand, returning the exit code. This is the edge: errors from the
 //! modules arrive here as typed errors and leave as `anyhow` with context for a person.
 
+mod doctor;
 mod ops;
 mod run;
 mod status;
@@ -122,6 +123,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
             ops::operate(&g, args.rows, ops::Operation::Extend(args.until)).await
         }
         Command::Events(args) => ops::events(&g, &args),
+        Command::Doctor(args) => doctor::doctor(&g, &args).await,
         Command::Completions(args) => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cli, "payrun", &mut std::io::stdout());
