@@ -73,6 +73,9 @@ pub enum Command {
     /// Settle rows that need attention, after checking them on the provider's dashboard:
     /// re-send them with the same order id, or mark them as never created (free for retry).
     Settle(SettleArgs),
+    /// Ask the provider account what the documentation leaves open (settings, token, how
+    /// "not found" reads, which paths exist, balance). Moves no money.
+    Doctor(DoctorArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Run the provider simulator as an HTTP server.
@@ -252,6 +255,23 @@ pub enum SettleOutcome {
     /// No link, and none should be made under this order id: mark the row not created,
     /// which frees it for `payrun retry` (a new order id).
     NotCreated,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Payment provider whose account to ask.
+    #[arg(long, value_enum, default_value = "paytm")]
+    pub provider: ProviderKind,
+    /// A payout sheet (.csv or .xlsx): its valid rows' total is compared with what the
+    /// account may transfer now.
+    #[arg(long, value_name = "FILE")]
+    pub sheet: Option<PathBuf>,
+    /// Worksheet name in an XLSX workbook (default: the first sheet).
+    #[arg(long, value_name = "NAME", requires = "sheet")]
+    pub sheet_name: Option<String>,
+    /// Comment for rows whose comments cell is empty, as `validate --comment`.
+    #[arg(long, value_name = "TEXT", requires = "sheet")]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -65,7 +65,23 @@ pub struct Settings {
     values: BTreeMap<String, String>,
     /// Sheet headers mapped to fields (`"Beneficiary Mobile" = "phone"`).
     pub columns: ColumnMap,
+    /// The config file read, if any.
+    file: Option<PathBuf>,
+    /// The keys whose value came from the environment.
+    from_env: std::collections::BTreeSet<String>,
 }
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Env,
+    File(PathBuf),
+    /// Not set: the built-in default applies, if the setting has one.
+    Default,
+}
+
+/// Settings whose values are never shown, only whether they are set.
+const SECRETS: &[&str] = &[PAYTM_MERCHANT_KEY, PAYU_CLIENT_SECRET, PAYU_PASSWORD];
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,10 +100,37 @@ impl Settings {
         };
         for (key, value) in std::env::vars() {
             if key.starts_with("PAYRUN_") {
+                settings.from_env.insert(key.clone());
                 settings.values.insert(key, value);
             }
         }
         Ok(settings)
+    }
+
+    /// Whether `key` has a (non-blank) value.
+    pub fn is_set(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Where the value of `key` came from.
+    pub fn source(&self, key: &str) -> Source {
+        if !self.is_set(key) {
+            Source::Default
+        } else if self.from_env.contains(key) {
+            Source::Env
+        } else {
+            self.file.clone().map_or(Source::Default, Source::File)
+        }
+    }
+
+    /// The value of `key` as it may be shown to a person: `set` for a secret.
+    pub fn shown(&self, key: &str) -> Option<String> {
+        let value = self.get(key)?;
+        Some(if SECRETS.contains(&key) {
+            "set".into()
+        } else {
+            value.trim().to_string()
+        })
     }
 
     fn from_file(path: &Path) -> Result<Settings, ConfigError> {
@@ -127,7 +170,12 @@ impl Settings {
                 }
             }
         }
-        Ok(Settings { values, columns })
+        Ok(Settings {
+            values,
+            columns,
+            file: Some(path.into()),
+            from_env: Default::default(),
+        })
     }
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -151,7 +199,8 @@ impl Settings {
         })
     }
 
-    fn url(&self, key: &str, default: &str) -> String {
+    /// The URL setting `key`, or `default`, without a trailing slash.
+    pub fn url(&self, key: &str, default: &str) -> String {
         self.get(key)
             .unwrap_or(default)
             .trim()
@@ -293,6 +342,28 @@ mod tests {
         std::fs::write(&path, "[columns]\n\"X\" = \"salary\"\n").unwrap();
         let err = Settings::from_file(&path).err().unwrap().to_string();
         assert!(err.contains("'X' to no known field"), "{err}");
+    }
+
+    #[test]
+    fn each_setting_names_its_source_and_secrets_show_only_as_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payrun.toml");
+        std::fs::write(
+            &path,
+            "PAYRUN_PAYTM_MID = \"MID123\"\nPAYRUN_PAYTM_MERCHANT_KEY = \"0123456789abcdef\"\n",
+        )
+        .unwrap();
+        let mut s = Settings::from_file(&path).unwrap();
+        s.values.insert(PAYTM_SUBWALLET_GUID.into(), "guid".into());
+        s.from_env.insert(PAYTM_SUBWALLET_GUID.into());
+        assert_eq!(s.source(PAYTM_MID), Source::File(path.clone()));
+        assert_eq!(s.source(PAYTM_SUBWALLET_GUID), Source::Env);
+        assert_eq!(s.source(PAYTM_BASE_URL), Source::Default);
+        assert_eq!(s.shown(PAYTM_MID).as_deref(), Some("MID123"));
+        assert_eq!(s.shown(PAYTM_MERCHANT_KEY).as_deref(), Some("set"));
+        assert_eq!(s.shown(PAYTM_BASE_URL), None);
+        assert!(!s.is_set(PAYTM_BASE_URL));
+        assert_eq!(s.url(PAYTM_BASE_URL, STAGING_URL), STAGING_URL);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One function per subcommand, returning the exit code. This is the edge: errors from the
 //! modules arrive here as typed errors and leave as `anyhow` with context for a person.
 
+mod doctor;
 mod ops;
 mod run;
 mod status;
@@ -123,6 +124,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
         }
         Command::Events(args) => ops::events(&g, &args),
         Command::Settle(args) => ops::settle(&g, args).await,
+        Command::Doctor(args) => doctor::doctor(&g, &args).await,
         Command::Completions(args) => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cli, "payrun", &mut std::io::stdout());

@@ -15,7 +15,7 @@
 
 use super::checksum;
 use super::paths::Paths;
-use super::transport::{Method, Request, Transport};
+use super::transport::{Method, Probe, Request, Transport};
 use super::{retryable, LinkInfo, LinkState, Lookup, Provider, ProviderError};
 use crate::payout::PayoutRow;
 use serde::Serialize;
@@ -56,6 +56,32 @@ pub(crate) enum Op {
     Status,
     Deactivate,
     Resend,
+}
+
+/// The requests `payrun doctor` sends raw, by the id each names: none can move money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Probed<'a> {
+    /// A status lookup of an order id.
+    Fetch(&'a str),
+    /// A resend of a link id.
+    Resend(&'a str),
+    /// A deactivate of a link id.
+    Deactivate(&'a str),
+}
+
+impl Probed<'_> {
+    fn op(self) -> Op {
+        match self {
+            Probed::Fetch(_) => Op::Status,
+            Probed::Resend(_) => Op::Resend,
+            Probed::Deactivate(_) => Op::Deactivate,
+        }
+    }
+
+    /// The endpoint the probe asks.
+    pub(crate) fn path(self) -> &'static str {
+        self.op().path()
+    }
 }
 
 impl Op {
@@ -443,13 +469,33 @@ impl PaytmClient {
         self.call(Op::Resend, &body, link_id).await.map(|_| ())
     }
 
-    /// Serializes once, signs those bytes, sends the same bytes, classifies the answer.
-    async fn call(
-        &self,
-        op: Op,
-        body: &impl Serialize,
-        id: &str,
-    ) -> Result<Verdict, ProviderError> {
+    /// Sends one signed request that cannot move money and returns the answer as it came,
+    /// unclassified (`payrun doctor`).
+    pub(crate) async fn probe(&self, probed: Probed<'_>) -> Probe {
+        let mid = self.config.mid.as_str();
+        let signed = match probed {
+            Probed::Fetch(order_id) => self.signed(probed.op(), &OrderBody { mid, order_id }),
+            Probed::Resend(payout_link_id) | Probed::Deactivate(payout_link_id) => self.signed(
+                probed.op(),
+                &LinkBody {
+                    mid,
+                    payout_link_id,
+                },
+            ),
+        };
+        let (bytes, signature) = match signed {
+            Ok(signed) => signed,
+            Err(e) => return Probe::nothing(format!("not sent: {e}")),
+        };
+        let sent = self
+            .transport
+            .send(self.request(probed.op(), bytes, signature))
+            .await;
+        Probe::from_sent(sent, |b| parse_envelope(b).ok().map(|e| e.code))
+    }
+
+    /// The body serialized once, and the signature over exactly those bytes.
+    fn signed(&self, op: Op, body: &impl Serialize) -> Result<(Vec<u8>, String), ProviderError> {
         let bytes = serde_json::to_vec(body).map_err(|e| ProviderError::Fatal {
             code: "REQUEST".into(),
             message: format!("cannot encode the {} request: {e}", op.name()),
@@ -460,6 +506,17 @@ impl PaytmClient {
                 message: e.to_string(),
             }
         })?;
+        Ok((bytes, signature))
+    }
+
+    /// Serializes once, signs those bytes, sends the same bytes, classifies the answer.
+    async fn call(
+        &self,
+        op: Op,
+        body: &impl Serialize,
+        id: &str,
+    ) -> Result<Verdict, ProviderError> {
+        let (bytes, signature) = self.signed(op, body)?;
         let answer = self.send(op, bytes, signature).await;
         let verdict = classify(op, answer);
         match &verdict {
@@ -475,7 +532,12 @@ impl PaytmClient {
     }
 
     async fn send(&self, op: Op, bytes: Vec<u8>, signature: String) -> Answer {
-        let request = Request {
+        let request = self.request(op, bytes, signature);
+        Answer::from_sent(self.transport.send(request).await, parse_envelope)
+    }
+
+    fn request(&self, op: Op, bytes: Vec<u8>, signature: String) -> Request<'static> {
+        Request {
             method: Method::POST,
             path: op.path(),
             headers: vec![
@@ -484,8 +546,7 @@ impl PaytmClient {
                 ("content-type", "application/json".into()),
             ],
             body: bytes,
-        };
-        Answer::from_sent(self.transport.send(request).await, parse_envelope)
+        }
     }
 }
 

@@ -22,7 +22,7 @@
 //! (a wrong URL). Envelope codes: see [`classify_envelope`].
 
 use super::paths::Paths;
-use super::transport::{Method, Request, Sent, Transport};
+use super::transport::{Method, Probe, Request, Sent, Transport};
 use super::{retryable, LinkInfo, LinkState, Lookup, Provider, ProviderError};
 use crate::engine::Pacer;
 use crate::payout::PayoutRow;
@@ -150,6 +150,31 @@ impl Op {
             self,
             Op::Details | Op::LinkStatus | Op::V1Status | Op::Account
         )
+    }
+}
+
+/// The requests `payrun doctor` sends raw, by the id each names: none can move money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Probed<'a> {
+    /// Smart Send Details of a merchantRefId.
+    Details(&'a str),
+    /// Smart Send Status v2 of a link id.
+    V2Status(&'a str),
+    /// Smart Send Status v1 of a merchantRefId.
+    V1Status(&'a str),
+    /// Extend expiry of a link id to the end of a date.
+    Extend(&'a str, Date),
+}
+
+impl Probed<'_> {
+    /// The endpoint the probe asks, without its query.
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Probed::Details(_) => DETAILS_PATH,
+            Probed::V2Status(_) => LINK_STATUS_PATH,
+            Probed::V1Status(_) => V1_STATUS_PATH,
+            Probed::Extend(..) => EXPIRY_PATH,
+        }
     }
 }
 
@@ -621,6 +646,40 @@ impl PayuClient {
             .map(|_| ())
     }
 
+    /// Fetches a token, as the first request of a run would (`payrun doctor`).
+    pub async fn check_token(&self) -> Result<(), ProviderError> {
+        self.bearer().await.map(|_| ())
+    }
+
+    /// Sends one authorized request that cannot move money and returns the answer as it
+    /// came, unclassified (`payrun doctor`). Only getting a token can fail.
+    pub(crate) async fn probe(&self, probed: Probed<'_>) -> Result<Probe, ProviderError> {
+        let merchant = self.config.merchant_id.as_str();
+        let (method, path, body) = match probed {
+            Probed::Details(order_id) | Probed::V1Status(order_id) => {
+                let q = query(&[("payoutMerchantId", merchant), ("merchantRefId", order_id)]);
+                (Method::GET, format!("{}?{q}", probed.path()), Body::None)
+            }
+            Probed::V2Status(link_id) => {
+                let q = query(&[("linkId", link_id)]);
+                (Method::GET, format!("{LINK_STATUS_PATH}?{q}"), Body::None)
+            }
+            Probed::Extend(link_id, until) => {
+                let form = query(&[("expiryDate", &expiry_timestamp(until))]);
+                let path = format!("{EXPIRY_PATH}{}", query_value(link_id));
+                (Method::PUT, path, Body::Form(form))
+            }
+        };
+        let token = self.bearer().await?;
+        let sent = self
+            .api
+            .send(self.request(method, &path, &body, &token))
+            .await;
+        Ok(Probe::from_sent(sent, |b| {
+            parse_envelope(b).ok().map(|e| e.code.unwrap_or_default())
+        }))
+    }
+
     /// Asks one lookup path. A path that answers 404/405 before it ever worked is missing at
     /// this PayU host: it is skipped for the rest of the run, with one warning.
     async fn ask(
@@ -934,6 +993,11 @@ impl PayuClient {
     }
 
     async fn send(&self, method: Method, path: &str, body: &Body, token: &str) -> Answer {
+        let request = self.request(method, path, body, token);
+        Answer::from_sent(self.api.send(request).await, parse_envelope)
+    }
+
+    fn request<'a>(&self, method: Method, path: &'a str, body: &Body, token: &str) -> Request<'a> {
         let mut headers = vec![
             ("authorization", format!("Bearer {token}")),
             ("pid", self.config.merchant_id.clone()),
@@ -950,13 +1014,12 @@ impl PayuClient {
                 form.clone().into_bytes()
             }
         };
-        let request = Request {
+        Request {
             method,
             path,
             headers,
             body: bytes,
-        };
-        Answer::from_sent(self.api.send(request).await, parse_envelope)
+        }
     }
 }
 

@@ -58,6 +58,58 @@ impl<E> Answer<E> {
     }
 }
 
+/// One request's answer as it came, unclassified, for `payrun doctor` to quote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// The HTTP status; `None` when no answer head came back.
+    pub status: Option<u16>,
+    /// An excerpt of the body, or what became of the request.
+    pub body: String,
+    /// The envelope's code (`""` when it has none), when the body is the provider's envelope.
+    pub code: Option<String>,
+}
+
+impl Probe {
+    /// `sent` as a probe; `code` reads the provider's envelope code from a body.
+    pub(crate) fn from_sent(sent: Sent, code: impl FnOnce(&[u8]) -> Option<String>) -> Probe {
+        match sent {
+            Sent::NotSent(why) => Probe::nothing(format!("not sent: {why}")),
+            Sent::Lost(why) => Probe::nothing(format!("no answer: {why}")),
+            Sent::Answer { status, body, .. } => match body {
+                Ok(bytes) => Probe {
+                    status: Some(status),
+                    body: excerpt(&bytes),
+                    code: code(&bytes),
+                },
+                Err(why) => Probe {
+                    status: Some(status),
+                    body: why,
+                    code: None,
+                },
+            },
+        }
+    }
+
+    /// A request that got no answer, and why.
+    pub(crate) fn nothing(why: String) -> Probe {
+        Probe {
+            status: None,
+            body: why,
+            code: None,
+        }
+    }
+
+    /// The answer verbatim: `HTTP 404 <html>...`, or why there is none.
+    pub fn verbatim(&self) -> String {
+        match self.status {
+            Some(status) => format!("HTTP {status} {}", self.body)
+                .trim_end()
+                .to_string(),
+            None => self.body.clone(),
+        }
+    }
+}
+
 /// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), relative to `now`.
 pub(crate) fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
     let value = value.trim();
@@ -252,6 +304,28 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[test]
+    fn probes_quote_the_answer_or_what_became_of_the_request() {
+        let code = |b: &[u8]| (b.first() == Some(&b'{')).then(|| "PL_030".to_string());
+        let answer = |body| Sent::Answer {
+            status: 404,
+            retry_after: None,
+            body,
+        };
+        let html = Probe::from_sent(answer(Ok(b"<h1>Not\nFound</h1>".to_vec())), code);
+        assert_eq!(html.verbatim(), "HTTP 404 <h1>Not Found</h1>");
+        assert_eq!(html.code, None);
+        let json = Probe::from_sent(answer(Ok(b"{}".to_vec())), code);
+        assert_eq!(json.code.as_deref(), Some("PL_030"));
+        let cut = Probe::from_sent(answer(Err("answer cut off".into())), code);
+        assert_eq!(cut.verbatim(), "HTTP 404 answer cut off");
+        let lost = Probe::from_sent(Sent::Lost("timed out".into()), code);
+        assert_eq!(
+            (lost.status, lost.verbatim()),
+            (None, "no answer: timed out".into())
+        );
     }
 
     #[test]
