@@ -118,6 +118,7 @@ pub async fn retry(g: &Global, args: RetryArgs) -> anyhow::Result<Exit> {
         default_rate: DEFAULT_RATE,
         report_path: None,
         create: true,
+        check_balance: false,
         json: g.json,
     }
     .batches(&[batch])
@@ -267,6 +268,7 @@ pub async fn settle(g: &Global, args: SettleArgs) -> anyhow::Result<Exit> {
         default_rate: DEFAULT_RATE,
         report_path: None,
         create: true,
+        check_balance: false,
         json: g.json,
     }
     .batches(&[batch])

@@ -97,11 +97,6 @@ pub async fn run(g: &Global, mut args: RunArgs) -> anyhow::Result<Exit> {
         }
     };
 
-    if let (ProviderConfig::Payu(config), false) = (&provider, args.skip_balance_check) {
-        if let Some(exit) = check_balance(config, &journal, &batch).await? {
-            return Ok(exit);
-        }
-    }
     let default_rate = if args.sandbox {
         SANDBOX_RATE
     } else {
@@ -114,6 +109,7 @@ pub async fn run(g: &Global, mut args: RunArgs) -> anyhow::Result<Exit> {
         default_rate,
         report_path: args.report.as_deref(),
         create: true,
+        check_balance: !args.skip_balance_check,
         json: g.json,
     }
     .batches(&[batch])
@@ -138,6 +134,7 @@ pub async fn poll(g: &Global, args: PollArgs) -> anyhow::Result<Exit> {
         default_rate: DEFAULT_RATE,
         report_path: None,
         create: false,
+        check_balance: false,
         json: g.json,
     }
     .batches(&batches)
@@ -154,6 +151,9 @@ pub(super) struct Drive<'a> {
     pub default_rate: &'a str,
     pub report_path: Option<&'a Path>,
     pub create: bool,
+    /// Before the first create, check PayU's transferable amount against what the batch
+    /// may still pay.
+    pub check_balance: bool,
     pub json: bool,
 }
 
@@ -167,6 +167,7 @@ impl Drive<'_> {
             default_rate,
             report_path,
             create,
+            check_balance,
             json,
         } = *self;
         let rate = args
@@ -228,6 +229,12 @@ impl Drive<'_> {
             let progress = Progress::new(to_send, unsettled);
             let client = Client::new(providers(batch.provider)?, &pacer)
                 .context("cannot set up the provider's HTTP client")?;
+            if let (true, Client::Payu(payu)) = (check_balance, &client) {
+                if let Some(exit) = balance_refusal(payu, journal, batch).await? {
+                    worst = worst.max(exit);
+                    continue;
+                }
+            }
             let engine = Engine::new(
                 Arc::clone(journal),
                 Arc::new(client),
@@ -349,8 +356,8 @@ pub(super) fn exit_for(outcome: &Outcome, summary: &crate::journal::Summary) -> 
 /// Before any create: PayU's transferable amount must cover what the batch may still pay
 /// (queued, sent or open rows). `Some(exit)` stops the run, nothing sent. Where Get Account
 /// Details is not served, or cannot be asked now, the run goes on with a warning.
-async fn check_balance(
-    config: &PayuConfig,
+async fn balance_refusal(
+    client: &crate::provider::payu::PayuClient,
     journal: &Journal,
     batch: &Batch,
 ) -> anyhow::Result<Option<Exit>> {
@@ -369,8 +376,6 @@ async fn check_balance(
         return Ok(None);
     }
     let unpaid = crate::money::Amount::from_paise(unpaid);
-    let client = crate::provider::payu::PayuClient::new(config.clone())
-        .context("cannot set up the provider's HTTP client")?;
     match client.account().await {
         Ok(Some(account)) if account.transferable < unpaid => {
             eprintln!(
