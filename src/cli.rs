@@ -335,22 +335,30 @@ pub struct SandboxArgs {
     pub balance: crate::money::Amount,
 }
 
-/// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.
+/// The longest duration a flag takes: a year. Anything longer is a typo, and no clock
+/// arithmetic on a flag may overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
+
+/// Parses `500ms`, `30s`, `2m`, `1h`, `1d` or a plain number of seconds, up to
+/// [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
+    let bad = || format!("'{s}' is not a duration; write e.g. 30s, 2m or 1h");
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration; write e.g. 30s, 2m or 1h"))?;
-    Ok(match unit.trim() {
-        "ms" => Duration::from_millis(n),
-        "" | "s" => Duration::from_secs(n),
-        "m" | "min" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        "d" => Duration::from_secs(n * 86_400),
-        _ => return Err(format!("'{s}' is not a duration; write e.g. 30s, 2m or 1h")),
-    })
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let unit_ms: u64 = match unit.trim() {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(unit_ms)
+        .map(Duration::from_millis)
+        .filter(|d| *d <= MAX_DURATION)
+        .ok_or_else(|| format!("'{s}' is longer than payrun allows (366 days)"))
 }
 
 #[cfg(test)]
@@ -370,5 +378,20 @@ mod tests {
         assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5 parsecs").is_err());
+        assert_eq!(parse_duration("366d"), Ok(MAX_DURATION));
+        assert!(parse_duration("367d").is_err());
+        assert!(parse_duration("18446744073709551615d").is_err());
+        assert!(parse_duration("99999999999999999999999s").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_flag_value_parses_to_a_sane_duration_or_an_error(s in "\\PC{0,30}", n in proptest::num::u64::ANY, unit in "(ms|s|m|min|h|d|)") {
+            for text in [s, format!("{n}{unit}")] {
+                if let Ok(d) = parse_duration(&text) {
+                    proptest::prop_assert!(d <= MAX_DURATION);
+                }
+            }
+        }
     }
 }

@@ -110,15 +110,11 @@ impl<P: Provider> Engine<P> {
                     return Ok(());
                 }
                 Err(ProviderError::Fatal { code, message }) => {
-                    // Credentials refused: nothing was created, so the row can wait in the queue.
-                    self.put_back(
-                        &attempt,
-                        &format!("not sent: provider refused our credentials ({code})"),
-                    )
-                    .await?;
-                    self.provider_down(format!(
-                        "provider refused our credentials ({code}): {message}"
-                    ));
+                    // Refused before anything was created (credentials, configuration, a
+                    // wait too long): the row can wait in the queue.
+                    self.put_back(&attempt, &format!("not sent: provider refused ({code})"))
+                        .await?;
+                    self.provider_down(format!("provider refused ({code}): {message}"));
                     return Ok(());
                 }
                 Err(ProviderError::Ambiguous { message }) => {

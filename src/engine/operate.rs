@@ -66,9 +66,7 @@ impl Engine<Client> {
             }
         };
         if let Err(ProviderError::Fatal { code, message }) = &answer {
-            self.provider_down(format!(
-                "provider refused our credentials ({code}): {message}"
-            ));
+            self.provider_down(format!("provider refused ({code}): {message}"));
         }
         self.recorder
             .record(

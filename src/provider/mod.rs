@@ -78,8 +78,9 @@ pub enum ProviderError {
     /// The provider refused this row for good (validation codes).
     #[error("rejected ({code}): {message}")]
     Rejected { code: String, message: String },
-    /// Credentials or checksum refused, or configuration broken: the whole batch would fail.
-    #[error("provider refused our credentials ({code}): {message}")]
+    /// Credentials or checksum refused, configuration broken, or a wait asked for that is
+    /// too long: the whole batch would fail.
+    #[error("provider refused ({code}): {message}")]
     Fatal { code: String, message: String },
 }
 
@@ -99,12 +100,27 @@ pub fn outcome_unknown(provider_status: &str) -> bool {
     payu::outcome_unknown(provider_status)
 }
 
-/// A `Retryable` error: nothing happened at the provider.
+/// The longest `Retry-After` payrun honours. A provider that asks for more stops the batch
+/// (run again later), as the circuit breaker does, instead of a process sleeping for hours.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// A `Retryable` error: nothing happened at the provider. A wait beyond
+/// [`MAX_RETRY_AFTER`] is `Fatal`: the batch stops with untouched rows still queued.
 pub(crate) fn retryable(after: Option<Duration>, code: &str, message: String) -> ProviderError {
-    ProviderError::Retryable {
-        after,
-        code: code.into(),
-        message,
+    match after {
+        Some(wait) if wait > MAX_RETRY_AFTER => ProviderError::Fatal {
+            code: code.into(),
+            message: format!(
+                "the provider asked payrun to wait {}s before trying again (Retry-After), longer than the {}s payrun waits; run again later ({message})",
+                wait.as_secs(),
+                MAX_RETRY_AFTER.as_secs()
+            ),
+        },
+        _ => ProviderError::Retryable {
+            after,
+            code: code.into(),
+            message,
+        },
     }
 }
 
@@ -221,6 +237,40 @@ impl Provider for Client {
             Client::Paytm(c) => c.cancel(order_id, link_id).await,
             Client::Payu(c) => c.cancel(order_id, link_id).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transport::parse_retry_after;
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn any_retry_after_is_a_sane_wait_or_stops_the_batch(value in "\\PC{0,40}", n in proptest::num::u64::ANY) {
+            let now = time::OffsetDateTime::now_utc();
+            for text in [value, n.to_string()] {
+                match retryable(parse_retry_after(&text, now), "HTTP_429", "busy".into()) {
+                    ProviderError::Retryable { after, .. } => {
+                        proptest::prop_assert!(after.is_none_or(|a| a <= MAX_RETRY_AFTER));
+                    }
+                    ProviderError::Fatal { message, .. } => {
+                        proptest::prop_assert!(message.contains("Retry-After"));
+                    }
+                    other => proptest::prop_assert!(false, "{other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_wait_of_centuries_stops_the_batch_instead_of_sleeping() {
+        let now = time::OffsetDateTime::now_utc();
+        let after = parse_retry_after("10000000000000000000", now);
+        assert!(matches!(
+            retryable(after, "HTTP_429", "busy".into()),
+            ProviderError::Fatal { message, .. } if message.contains("10000000000000000000s")
+        ));
     }
 }
 
