@@ -47,6 +47,16 @@ pub enum ConfigError {
     NoPayuLogin,
     #[error("{key} must be true or false")]
     NotABool { key: &'static str },
+    #[error(
+        "config file {path} holds secrets and other users may change it; run `chmod 600 {path}`"
+    )]
+    WritableByOthers { path: PathBuf },
+    #[error("{key} is {url}: {why}; nothing was sent")]
+    Insecure {
+        key: &'static str,
+        url: String,
+        why: String,
+    },
     #[error("config file {path}: [columns] maps '{header}' to no known field; use one of: name, phone, email, amount, order_id, expiry, notify, comments")]
     BadColumn { path: PathBuf, header: String },
 }
@@ -170,6 +180,9 @@ impl Settings {
                 }
             }
         }
+        if SECRETS.iter().any(|k| values.contains_key(*k)) {
+            guarded(path)?;
+        }
         Ok(Settings {
             values,
             columns,
@@ -208,6 +221,15 @@ impl Settings {
             .to_string()
     }
 
+    /// The URL `key` names (or `default`), refused unless credentials may travel to it.
+    fn secure_url(&self, key: &'static str, default: &str) -> Result<String, ConfigError> {
+        let url = self.url(key, default);
+        match transport_safety(&url) {
+            Ok(_) => Ok(url),
+            Err(why) => Err(ConfigError::Insecure { key, url, why }),
+        }
+    }
+
     pub fn payu(&self) -> Result<PayuConfig, ConfigError> {
         let client_id = self.require(PAYU_CLIENT_ID)?;
         let credentials = match (
@@ -238,8 +260,8 @@ impl Settings {
         Ok(PayuConfig {
             credentials,
             merchant_id: self.require(PAYU_MERCHANT_ID)?,
-            auth_url: self.url(PAYU_AUTH_URL, payu::TEST_AUTH_URL),
-            base_url: self.url(PAYU_BASE_URL, payu::TEST_BASE_URL),
+            auth_url: self.secure_url(PAYU_AUTH_URL, payu::TEST_AUTH_URL)?,
+            base_url: self.secure_url(PAYU_BASE_URL, payu::TEST_BASE_URL)?,
             timeout: REQUEST_TIMEOUT,
             disable_approval,
         })
@@ -256,15 +278,88 @@ impl Settings {
             mid: self.require(PAYTM_MID)?,
             merchant_key,
             subwallet_guid: self.require(PAYTM_SUBWALLET_GUID)?,
-            base_url: self.url(PAYTM_BASE_URL, STAGING_URL),
+            base_url: self.secure_url(PAYTM_BASE_URL, STAGING_URL)?,
             timeout: REQUEST_TIMEOUT,
         })
     }
 }
 
+/// A file holding secrets must not be writable by others (refused) and should not be
+/// readable by them (warned).
+fn guarded(path: &Path) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o022 != 0 {
+        return Err(ConfigError::WritableByOthers { path: path.into() });
+    }
+    if mode & 0o044 != 0 {
+        tracing::warn!(
+            "config file {} holds secrets and other users may read it; run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Whether credentials may travel to `url`: https anywhere, http only to this machine (the
+/// simulator). Says how, or why not.
+pub fn transport_safety(url: &str) -> Result<&'static str, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
+    match parsed.scheme() {
+        "https" => Ok("https"),
+        "http" if parsed.host_str().is_some_and(is_loopback) => Ok("http to a loopback host"),
+        "http" => Err(
+            "http to a host that is not loopback would send the credentials in clear text; use https"
+                .into(),
+        ),
+        other => Err(format!("scheme {other} is neither https nor http")),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn chmod(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn a_file_with_secrets_that_others_may_change_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payrun.toml");
+        std::fs::write(&path, "PAYRUN_PAYU_CLIENT_SECRET = \"s3cret\"\n").unwrap();
+        for mode in [0o666, 0o620, 0o602] {
+            chmod(&path, mode);
+            let err = Settings::from_file(&path).unwrap_err().to_string();
+            assert!(err.contains("chmod 600"), "{mode:o}: {err}");
+            assert!(!err.contains("s3cret"));
+        }
+        for mode in [0o600, 0o644, 0o400] {
+            chmod(&path, mode);
+            assert!(Settings::from_file(&path).is_ok(), "{mode:o}");
+        }
+        // Without a secret in it, the file's mode is the owner's business.
+        std::fs::write(&path, "PAYRUN_PAYTM_MID = \"M\"\n").unwrap();
+        chmod(&path, 0o666);
+        assert!(Settings::from_file(&path).is_ok());
+    }
 
     #[test]
     fn file_keys_are_read_and_errors_never_show_the_secret() {
@@ -275,6 +370,7 @@ mod tests {
             "PAYRUN_PAYTM_MID = \"MID123\"\nPAYRUN_PAYTM_MERCHANT_KEY = \"short-secret\"\nPAYRUN_PAYTM_SUBWALLET_GUID = \"g\"\n",
         )
         .unwrap();
+        chmod(&path, 0o600);
         let mut settings = Settings::from_file(&path).unwrap();
         let err = settings.paytm().unwrap_err().to_string();
         assert!(err.contains(PAYTM_MERCHANT_KEY));
@@ -364,6 +460,38 @@ mod tests {
         assert_eq!(s.shown(PAYTM_BASE_URL), None);
         assert!(!s.is_set(PAYTM_BASE_URL));
         assert_eq!(s.url(PAYTM_BASE_URL, STAGING_URL), STAGING_URL);
+    }
+
+    #[test]
+    fn credentials_travel_only_over_https_or_to_this_machine() {
+        for ok in [
+            "https://dashboard.paytm.com",
+            "http://127.0.0.1:8099",
+            "http://127.8.9.10",
+            "http://localhost:1",
+            "http://[::1]:9",
+        ] {
+            assert!(transport_safety(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://example.com",
+            "http://10.0.0.1",
+            "ftp://x",
+            "nonsense",
+        ] {
+            assert!(transport_safety(bad).is_err(), "{bad}");
+        }
+        let mut s = Settings::default();
+        s.values.insert(PAYU_CLIENT_ID.into(), "c".into());
+        s.values.insert(PAYU_CLIENT_SECRET.into(), "s".into());
+        s.values.insert(PAYU_MERCHANT_ID.into(), "1".into());
+        s.values
+            .insert(PAYU_AUTH_URL.into(), "http://accounts.example".into());
+        let err = s.payu().unwrap_err().to_string();
+        assert!(
+            err.contains(PAYU_AUTH_URL) && err.contains("https"),
+            "{err}"
+        );
     }
 
     #[test]

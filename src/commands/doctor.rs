@@ -235,7 +235,7 @@ fn check_urls(provider: &ProviderConfig, list: &mut Checklist) {
         ],
     };
     for (key, url) in urls {
-        match transport_safety(url) {
+        match config::transport_safety(url) {
             Ok(how) => list.pass(format!("https {key}"), format!("{url} ({how})")),
             Err(why) => list.fail(
                 format!("https {key}"),
@@ -244,28 +244,6 @@ fn check_urls(provider: &ProviderConfig, list: &mut Checklist) {
             ),
         }
     }
-}
-
-/// Whether credentials may travel to `url`: https anywhere, http only to this machine.
-fn transport_safety(url: &str) -> Result<&'static str, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
-    match parsed.scheme() {
-        "https" => Ok("https"),
-        "http" if parsed.host_str().is_some_and(is_loopback) => Ok("http to a loopback host"),
-        "http" => Err(
-            "http to a host that is not loopback would send the credentials in clear text; use https"
-                .into(),
-        ),
-        other => Err(format!("scheme {other} is neither https nor http")),
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 // --- 3-8. the provider ---------------------------------------------------------------
@@ -595,28 +573,6 @@ fn check_sheet(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credentials_travel_over_https_or_to_this_machine_only() {
-        for ok in [
-            "https://dashboard.paytm.com",
-            "http://127.0.0.1:8099",
-            "http://127.8.9.10",
-            "http://localhost:1",
-            "http://[::1]:80",
-        ] {
-            assert!(transport_safety(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "http://example.invalid",
-            "http://10.0.0.1",
-            "http://[::2]",
-            "ftp://127.0.0.1",
-            "dashboard.paytm.com",
-        ] {
-            assert!(transport_safety(bad).is_err(), "{bad}");
-        }
-    }
 
     fn probe(status: Option<u16>, code: Option<&str>) -> Probe {
         Probe {
