@@ -53,19 +53,19 @@ pub fn write(
                 path: path.into(),
                 source,
             })?;
-            write_atomically(path, &bytes)?;
+            write_private(path, &bytes)?;
             let summary_bytes = summary_csv(summary).map_err(|source| ReportError::Csv {
                 path: path.into(),
                 source,
             })?;
-            write_atomically(&summary_path(path), &summary_bytes)
+            write_private(&summary_path(path), &summary_bytes)
         }
         Some("xlsx") => {
             let bytes = xlsx_bytes(headers, rows, summary).map_err(|source| ReportError::Xlsx {
                 path: path.into(),
                 source,
             })?;
-            write_atomically(path, &bytes)
+            write_private(path, &bytes)
         }
         _ => Err(ReportError::Extension { path: path.into() }),
     }
@@ -123,7 +123,7 @@ pub fn write_table(
         }
         _ => return Err(ReportError::Extension { path: path.into() }),
     };
-    write_atomically(path, &bytes)
+    write_private(path, &bytes)
 }
 
 /// Where a CSV report's summary goes: `payouts.report.csv` -> `payouts.report.summary.csv`.
@@ -235,7 +235,9 @@ fn xlsx_bytes(
     book.save_to_buffer()
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+/// Writes `bytes` to `path` as a report is written: to a new owner-only (0600) file beside
+/// it, synced, then renamed over `path` (a symlink at `path` is replaced, never followed).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let io = |source| ReportError::Io {
         path: path.into(),
         source,

@@ -279,6 +279,7 @@ pub async fn settle(g: &Global, args: SettleArgs) -> anyhow::Result<Exit> {
 fn finish(g: &Global, journal: &Journal, batch: &Batch, outcome: &Outcome) -> anyhow::Result<Exit> {
     let path = default_report_path(Path::new(&batch.sheet_path));
     let summary = write_report(journal, batch, &path)?;
+    journal.checkpoint();
     let open = summary.rows(RowState::Open) > 0;
     let exit = match outcome {
         Outcome::Settled if open => Exit::Incomplete,
@@ -306,14 +307,7 @@ pub fn events(g: &Global, args: &EventsArgs) -> anyhow::Result<Exit> {
         println!("{}", serde_json::to_string_pretty(&events)?);
         return Ok(Exit::AllPaid);
     }
-    let out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "id", "at", "row", "order_id", "kind", "from", "to", "detail",
     ])?;
@@ -329,7 +323,12 @@ pub fn events(g: &Global, args: &EventsArgs) -> anyhow::Result<Exit> {
             report::neutralise(e.detail.as_deref().unwrap_or_default()).into_owned(),
         ])?;
     }
-    w.flush()?;
+    let csv = w.into_inner().context("cannot write the events")?;
+    match &args.out {
+        // Like a report: owner-only, written whole and renamed, never through a symlink.
+        Some(path) => report::write_private(path, &csv)?,
+        None => std::io::stdout().lock().write_all(&csv)?,
+    }
     Ok(Exit::AllPaid)
 }
 

@@ -265,6 +265,7 @@ impl Drive<'_> {
                 break;
             }
         }
+        journal.checkpoint();
         Shown::print(&shown, json)?;
         Ok(worst)
     }
@@ -340,7 +341,7 @@ pub(super) fn with_attention(
 pub(super) fn exit_for(outcome: &Outcome, summary: &crate::journal::Summary) -> Exit {
     match outcome {
         Outcome::ProviderDown(why) => {
-            eprintln!("stopped: {why}");
+            eprintln!("stopped: {}", crate::redact::mask_contacts(why));
             Exit::ProviderDown
         }
         Outcome::Incomplete => {

@@ -104,6 +104,33 @@ pub enum JournalError {
     },
     #[error("journal {path}: stored data is damaged: {message}")]
     Corrupt { path: PathBuf, message: String },
+    #[error("cannot create the journal {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Creates `path` with mode 0600 unless it exists: the journal holds every beneficiary's
+/// name, phone and amount, and SQLite would create it under the process's umask.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        self.checkpoint();
+    }
 }
 
 type Result<T> = std::result::Result<T, JournalError>;
@@ -235,12 +262,18 @@ pub fn now_ms() -> i64 {
 }
 
 impl Journal {
-    /// Opens (creating if needed) and migrates the journal at `path`.
+    /// Opens (creating if needed) and migrates the journal at `path`. A new journal is
+    /// created readable by its owner only; SQLite gives its `-wal` and `-shm` files the same
+    /// mode.
     pub fn open(path: &Path) -> Result<Journal> {
         let err = |source| JournalError::Sqlite {
             path: path.to_path_buf(),
             source,
         };
+        create_private(path).map_err(|source| JournalError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(err)?;
@@ -265,6 +298,16 @@ impl Journal {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Moves everything from the write-ahead log into the database file, so `payrun.db`
+    /// alone holds the whole journal (a copy of it is a backup). Commands call it when
+    /// their work is done; dropping the journal does too. A reader in another process keeps
+    /// part of the log; nothing is lost either way.
+    pub fn checkpoint(&self) {
+        let _ = self
+            .conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
