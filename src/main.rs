@@ -1,5 +1,6 @@
 //! The `payrun` binary: parse the command line, set up logging, run the command, and turn
-//! its outcome into an exit code (README "Exit codes").
+//! its outcome into an exit code (README "Exit codes"). An error is exit 2 ("nothing
+//! sent") only while no provider request has left the process.
 
 use clap::Parser;
 use payrun::cli::{Cli, LogFormat};
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(|| payrun::redact::MaskedStderr)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
@@ -29,6 +30,11 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::execute(cli)) {
         Ok(exit) => exit.into(),
+        Err(e) if payrun::provider::transport::requests_sent() => {
+            eprintln!("error: {e:#}");
+            eprintln!("requests had already been sent to the provider, and every link it created is in the journal: run the same command again to resume (`payrun status` shows the batch)");
+            Exit::Incomplete.into()
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             Exit::Input.into()

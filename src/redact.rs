@@ -1,6 +1,22 @@
 //! Masking of beneficiaries' phone numbers and e-mail addresses in text that is kept or
 //! shown beyond the report (the events trail): `98******10`, `a***@example.com`.
 
+/// Standard error with phones and e-mails masked in everything written: log lines can
+/// quote a provider's answer, which can quote a beneficiary.
+pub struct MaskedStderr;
+
+impl std::io::Write for MaskedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(mask_contacts(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 /// `text` with every run of ten or more digits and every e-mail's local part masked.
 pub fn mask_contacts(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -5,6 +5,7 @@
 
 use axum::body::Body;
 pub use axum::http::Method;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -152,6 +153,19 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     out
 }
 
+/// The largest answer body payrun reads: provider answers are a few kilobytes, and a body
+/// from outside must never make the process allocate without bound.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Set once any request has been handed to a transport: from then on an error cannot say
+/// "nothing was sent" (the exit code must tell the truth).
+static SENT: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process has sent any provider request.
+pub fn requests_sent() -> bool {
+    SENT.load(Ordering::Relaxed)
+}
+
 /// A request: method, path (with any query) under the provider's base URL, headers, body.
 pub struct Request<'a> {
     pub method: Method,
@@ -191,6 +205,7 @@ impl Transport {
     }
 
     pub async fn send(&self, request: Request<'_>) -> Sent {
+        SENT.store(true, Ordering::Relaxed);
         match self {
             Transport::Http { client, base_url } => {
                 let url = format!("{base_url}{}", request.path);
@@ -208,10 +223,7 @@ impl Transport {
                 };
                 let status = response.status().as_u16();
                 let retry_after = header(response.headers());
-                let body = match response.bytes().await {
-                    Ok(b) => Ok(b.to_vec()),
-                    Err(e) => Err(format!("answer cut off: {}", describe(e))),
-                };
+                let body = read_capped(response).await;
                 Sent::Answer {
                     status,
                     retry_after,
@@ -236,10 +248,12 @@ impl Transport {
                         .map_err(|e| e.to_string())?;
                     let status = response.status().as_u16();
                     let retry_after = header(response.headers());
-                    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                    let body = axum::body::to_bytes(response.into_body(), MAX_BODY)
                         .await
                         .map(|b| b.to_vec())
-                        .map_err(|e| format!("answer cut off: {e}"));
+                        .map_err(|e| {
+                            format!("answer cut off or larger than {MAX_BODY} bytes: {e}")
+                        });
                     Ok::<_, String>(Sent::Answer {
                         status,
                         retry_after,
@@ -254,6 +268,29 @@ impl Transport {
             }
         }
     }
+}
+
+/// The answer body, refused (an unusable answer) once it passes [`MAX_BODY`].
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let too_big = || format!("answer larger than {MAX_BODY} bytes: not a provider answer");
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("answer cut off: {}", describe(e)))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn header(headers: &axum::http::HeaderMap) -> Option<String> {

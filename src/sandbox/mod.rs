@@ -582,8 +582,13 @@ impl HttpBody for Severed {
     }
 }
 
+/// The ledger over HTTP, with phones masked: the endpoint may be reachable from elsewhere.
 async fn ledger_endpoint(State(shared): State<Arc<Shared>>) -> Json<Vec<LedgerEntry>> {
-    Json(shared.ledger().entries(Instant::now()))
+    let mut entries = shared.ledger().entries(Instant::now());
+    for e in &mut entries {
+        e.phone = crate::redact::mask_contacts(&e.phone);
+    }
+    Json(entries)
 }
 
 async fn stats_endpoint(State(shared): State<Arc<Shared>>) -> Json<SandboxStats> {
@@ -752,7 +757,13 @@ pub async fn serve_forever(config: SandboxConfig, listen: SocketAddr) -> std::io
     let sandbox = Sandbox::start(config, listen).await?;
     let base = sandbox.base_url();
     // These are the simulator's built-in test credentials, not secrets.
-    say(format_args!("payrun sandbox listening on {base}"));
+    let addr = sandbox.addr();
+    say(format_args!("payrun sandbox listening on {addr} ({base})"));
+    if !addr.ip().is_loopback() {
+        say(format_args!(
+            "warning: {addr} is reachable from other machines: anyone there can use the simulator's built-in credentials and read its ledger; use --listen 127.0.0.1:PORT unless you mean it"
+        ));
+    }
     say(format_args!("dialect: {dialect}"));
     say(format_args!("point payrun at it (paste into your shell):"));
     let exports = [
