@@ -122,10 +122,6 @@ async fn ask(g: &Global, args: &DoctorArgs, list: &mut Checklist) {
     let Some(provider) = check_settings(&settings, args.provider, list) else {
         return;
     };
-    check_urls(&provider, list);
-    if list.failed() {
-        return;
-    }
     let funds = match provider {
         ProviderConfig::Paytm(config) => paytm_checks(config, list).await,
         ProviderConfig::Payu(config) => payu_checks(config, list).await,
@@ -164,6 +160,7 @@ fn check_settings(
             defaulted(settings, config::PAYU_DISABLE_APPROVAL, "false", list);
         }
     }
+    check_urls(settings, provider, list);
     match settings.provider(provider) {
         Ok(config) if !list.failed() => Some(config),
         // A value that is set but wrong (a short merchant key, a bad boolean): the lines
@@ -226,15 +223,17 @@ fn payu_login(settings: &Settings, list: &mut Checklist) {
 
 // --- 2. https ------------------------------------------------------------------------
 
-fn check_urls(provider: &ProviderConfig, list: &mut Checklist) {
+fn check_urls(settings: &Settings, provider: ProviderKind, list: &mut Checklist) {
     let urls = match provider {
-        ProviderConfig::Paytm(c) => vec![(config::PAYTM_BASE_URL, c.base_url.as_str())],
-        ProviderConfig::Payu(c) => vec![
-            (config::PAYU_AUTH_URL, c.auth_url.as_str()),
-            (config::PAYU_BASE_URL, c.base_url.as_str()),
+        ProviderKind::Paytm => vec![(config::PAYTM_BASE_URL, paytm::STAGING_URL)],
+        ProviderKind::Payu => vec![
+            (config::PAYU_AUTH_URL, payu::TEST_AUTH_URL),
+            (config::PAYU_BASE_URL, payu::TEST_BASE_URL),
         ],
     };
-    for (key, url) in urls {
+    for (key, default) in urls {
+        let url = settings.url(key, default);
+        let url = url.as_str();
         match config::transport_safety(url) {
             Ok(how) => list.pass(format!("https {key}"), format!("{url} ({how})")),
             Err(why) => list.fail(
