@@ -114,6 +114,11 @@ const CASES: &[(&str, Want)] = &[
         ),
     ),
     ("formula_text.csv", Rows(1, "100.00", &[])),
+    // One `'` before a formula character is a guard and dropped; before a digit it is kept.
+    (
+        "guarded_formulas.csv",
+        Rows(1, "100.00", &[(3, "Phone", "phone.format")]),
+    ),
     (
         "control_characters.csv",
         Rows(
