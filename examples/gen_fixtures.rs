@@ -66,6 +66,9 @@ fn text_files() -> Vec<(&'static str, Vec<u8>)> {
         ("empty.csv", b"\n\n".to_vec()),
         ("formula_text.csv", csv("=HYPERLINK(\"http://x\"),9876543210,100,@SUM(A1)\n")),
         ("cr_only.csv", b"Name,Phone,Amount,Comments\r Asha,9876543210,100,ok\r".to_vec()),
+        // As payrun's own CSV errors file guards them, and as people type them.
+        ("guarded_formulas.csv", csv("Asha,'+919876543210,100,'=ok\nRavi,'9876543211,100,ok\n")),
+        ("control_characters.csv", csv("As\x1b[31mha,9876543210,100,ok\nRavi,9876543211,100,\"two\tparts\"\nMeena,9876543212,100,ok\n")),
     ]
 }
 

@@ -2,6 +2,11 @@
 //! as CSV or XLSX by extension, plus the per-state summary. Always regenerated from the
 //! journal and written to a temporary file that is renamed into place, so a crash never
 //! leaves half a report.
+//!
+//! Formula-like text (`=`, `+`, `-`, `@`, tab, CR first) is neutralised so a spreadsheet
+//! never runs it: in XLSX with the cell's quote-prefix format, which keeps the text exact;
+//! in CSV, which has no formats, with a leading `'` that `sheet` drops again on reading,
+//! so a fixed errors file reads back as the original values.
 
 use crate::journal::{ReportRow, Summary};
 use crate::money::Amount;
@@ -107,15 +112,12 @@ pub fn write_table(
             let bold = Format::new().set_bold();
             let sheet = book.add_worksheet();
             for (c, h) in headers.iter().enumerate() {
-                sheet
-                    .write_string_with_format(0, c as u16, neutralise(h), &bold)
-                    .map_err(xlsx)?;
+                write_text(sheet, 0, c as u16, h, &bold).map_err(xlsx)?;
             }
+            let plain = Format::new();
             for (r, row) in rows.iter().enumerate() {
                 for (c, cell) in row.iter().enumerate() {
-                    sheet
-                        .write_string((r + 1) as u32, c as u16, neutralise(cell))
-                        .map_err(xlsx)?;
+                    write_text(sheet, (r + 1) as u32, c as u16, cell, &plain).map_err(xlsx)?;
                 }
             }
             sheet.set_freeze_panes(1, 0).map_err(xlsx)?;
@@ -131,13 +133,36 @@ pub fn summary_path(report: &Path) -> PathBuf {
     report.with_extension("summary.csv")
 }
 
-/// Makes a cell safe to open in a spreadsheet: text that a spreadsheet would run as a
-/// formula gets a leading apostrophe.
+/// Whether a spreadsheet would run `cell` as a formula if it were typed in.
+fn formula_like(cell: &str) -> bool {
+    cell.starts_with(crate::sheet::FORMULA_START)
+}
+
+/// Makes a CSV cell safe to open in a spreadsheet: text that a spreadsheet would run as a
+/// formula gets a leading apostrophe (which `sheet` drops when the file is read back).
 pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
-        _ => cell.into(),
+    if formula_like(cell) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
     }
+}
+
+/// Writes `text` exactly as a string cell in `format`; formula-like text also gets the
+/// quote prefix, so Excel keeps it as text even when the cell is edited.
+fn write_text(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    row: u32,
+    col: u16,
+    text: &str,
+    format: &Format,
+) -> Result<(), XlsxError> {
+    if formula_like(text) {
+        sheet.write_string_with_format(row, col, text, &format.clone().set_quote_prefix())?;
+    } else {
+        sheet.write_string_with_format(row, col, text, format)?;
+    }
+    Ok(())
 }
 
 fn line(row: &ReportRow) -> Vec<String> {
@@ -204,8 +229,9 @@ fn xlsx_bytes(
     let money = Format::new().set_num_format("#,##0.00");
     let sheet = book.add_worksheet().set_name("Report")?;
     for (c, h) in all_headers(headers).iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, neutralise(h), &bold)?;
+        write_text(sheet, 0, c as u16, h, &bold)?;
     }
+    let plain = Format::new();
     let amount_col = headers.len() + 1;
     for (r, row) in rows.iter().enumerate() {
         let r = (r + 1) as u32;
@@ -213,11 +239,11 @@ fn xlsx_bytes(
             match row.amount_paise {
                 // Display only: the exact amount is the journal's integer paise.
                 Some(paise) if c == amount_col => {
-                    sheet.write_number_with_format(r, c as u16, paise as f64 / 100.0, &money)?
+                    sheet.write_number_with_format(r, c as u16, paise as f64 / 100.0, &money)?;
                 }
                 // Every other cell as text: identifiers and phones must not become numbers.
-                _ => sheet.write_string(r, c as u16, neutralise(cell))?,
-            };
+                _ => write_text(sheet, r, c as u16, cell, &plain)?,
+            }
         }
     }
     sheet.set_freeze_panes(1, 0)?;

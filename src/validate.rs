@@ -10,7 +10,7 @@
 
 use crate::money::{excel_decimal, Amount, AmountError};
 use crate::payout::{Notify, PayoutRow, ProviderKind};
-use crate::sheet::{date_from_serial, Cell, RawRow};
+use crate::sheet::{date_from_serial, escape_for_terminal, shown_value, Cell, RawRow};
 use std::collections::HashMap;
 use std::fmt;
 use time::Date;
@@ -74,6 +74,20 @@ impl Field {
         self as usize
     }
 
+    /// The issue code for a control character in the field's cell.
+    fn control_code(self) -> &'static str {
+        match self {
+            Field::Name => "name.control_character",
+            Field::Phone => "phone.control_character",
+            Field::Email => "email.control_character",
+            Field::Amount => "amount.control_character",
+            Field::OrderId => "order_id.control_character",
+            Field::Expiry => "expiry.control_character",
+            Field::Notify => "notify.control_character",
+            Field::Comments => "comments.control_character",
+        }
+    }
+
     fn from_header(header: &str) -> Option<Field> {
         let wanted = normalise_header(header);
         Field::ALL
@@ -124,14 +138,16 @@ pub enum ColumnError {
         headers: Vec<String>,
     },
     #[error(
-        "columns '{first}' and '{second}' both hold the {field}; rename or delete one of them"
+        "columns '{}' and '{}' both hold the {field}; rename or delete one of them",
+        shown_value(.first),
+        shown_value(.second)
     )]
     Duplicate {
         field: &'static str,
         first: String,
         second: String,
     },
-    #[error("columns {first} and {second} have the same header '{header}'; rename one of them so the report can tell them apart")]
+    #[error("columns {first} and {second} have the same header '{}'; rename one of them so the report can tell them apart", shown_value(.header))]
     SameHeader {
         header: String,
         first: usize,
@@ -143,7 +159,7 @@ fn quoted_list(items: &[String]) -> String {
     let shown: Vec<String> = items
         .iter()
         .filter(|h| !h.is_empty())
-        .map(|h| format!("'{h}'"))
+        .map(|h| format!("'{}'", shown_value(h)))
         .collect();
     if shown.is_empty() {
         "none".into()
@@ -251,10 +267,13 @@ pub struct RowIssue {
 
 impl fmt::Display for RowIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Column and message hold the sheet's text: escaped, they cannot drive a terminal.
         write!(
             f,
             "row {}, column {}: {}",
-            self.row_no, self.column, self.message
+            self.row_no,
+            escape_for_terminal(&self.column),
+            escape_for_terminal(&self.message)
         )
     }
 }
@@ -356,7 +375,7 @@ impl RowCheck<'_> {
             .unwrap_or(&Cell::Empty);
         let parsed = match cell {
             Cell::Error(code) => Err(excel_error(code)),
-            cell => parse(cell),
+            cell => no_controls(f, cell).and_then(|()| parse(cell)),
         };
         parsed.map_err(|p| self.push(f, p)).ok()
     }
@@ -516,6 +535,33 @@ pub fn today_ist() -> Date {
         .date()
 }
 
+/// A control character (U+0000 to U+001F, or DEL) in a field payrun reads: nobody types
+/// one on purpose, and it would reach the provider, the SMS and the report. Tabs and line
+/// breaks are refused too: names, references and comments are one line of text.
+fn no_controls(field: Field, cell: &Cell) -> Result<(), Problem> {
+    let Cell::Text(t) = cell else {
+        return Ok(());
+    };
+    let Some((i, c)) = t.chars().enumerate().find(|(_, c)| c.is_ascii_control()) else {
+        return Ok(());
+    };
+    let what = match c {
+        '\t' => "a tab",
+        '\n' | '\r' => "a line break",
+        _ => "a control character",
+    };
+    Err(problem(
+        field.control_code(),
+        format!(
+            "{} '{}' holds {what} ({}) at character {}; retype it as one line of plain text",
+            field.name(),
+            shown_value(t),
+            escape_for_terminal(&c.to_string()),
+            i + 1
+        ),
+    ))
+}
+
 fn excel_error(code: &str) -> Problem {
     problem(
         "cell.excel_error",
@@ -523,12 +569,12 @@ fn excel_error(code: &str) -> Problem {
     )
 }
 
-/// A cell's value for messages: `'abc'`, `'2026-03-15' (a date)`, `'TRUE' (a TRUE/FALSE value)`.
+/// A cell's value for messages, cut and escaped (`shown_value`): `'abc'`, `'2026-03-15' (a date)`, `'TRUE' (a TRUE/FALSE value)`.
 fn shown(cell: &Cell) -> String {
     match cell {
         Cell::Date(_) => format!("'{}' (a date)", cell.to_text()),
         Cell::Bool(_) => format!("'{}' (a TRUE/FALSE value)", cell.to_text()),
-        other => format!("'{}'", other.to_text()),
+        other => format!("'{}'", shown_value(&other.to_text())),
     }
 }
 
@@ -577,29 +623,34 @@ fn amount(cell: &Cell, policy: &Policy) -> Result<Amount, Problem> {
 }
 
 fn amount_problem(e: AmountError, numeric_cell: bool) -> Problem {
+    let v = |v: &str| shown_value(v);
     match e {
         AmountError::Empty => problem(
             "amount.required",
             format!("amount is required; {AMOUNT_HOW}"),
         ),
-        AmountError::NotANumber(v) => problem(
+        AmountError::NotANumber(x) => problem(
             "amount.format",
-            format!("'{v}' is not an amount in rupees; {AMOUNT_HOW}"),
+            format!("'{}' is not an amount in rupees; {AMOUNT_HOW}", v(&x)),
         ),
-        AmountError::TooPrecise(v) if numeric_cell => problem(
+        AmountError::TooPrecise(x) if numeric_cell => problem(
             "amount.precision",
             format!(
-                "the cell holds {v}, which has more than two decimals (Excel may display it \
-                 rounded); round it to paise, e.g. with =ROUND(...,2), or retype the amount"
+                "the cell holds {}, which has more than two decimals (Excel may display it \
+                 rounded); round it to paise, e.g. with =ROUND(...,2), or retype the amount",
+                v(&x)
             ),
         ),
-        AmountError::TooPrecise(v) => problem(
+        AmountError::TooPrecise(x) => problem(
             "amount.precision",
-            format!("'{v}' has more than two decimals; amounts are rupees and paise, like 249.50"),
+            format!(
+                "'{}' has more than two decimals; amounts are rupees and paise, like 249.50",
+                v(&x)
+            ),
         ),
-        AmountError::TooLarge(v) => problem(
+        AmountError::TooLarge(x) => problem(
             "amount.too_large",
-            format!("'{v}' is too large for a payout; check the amount"),
+            format!("'{}' is too large for a payout; check the amount", v(&x)),
         ),
     }
 }
@@ -655,14 +706,15 @@ fn phone_from_number(digits: &str) -> Result<String, Problem> {
     mobile(ten, digits)
 }
 
-fn phone_from_text(t: &str) -> Result<String, Problem> {
-    if looks_scientific(t) {
+fn phone_from_text(text: &str) -> Result<String, Problem> {
+    let t = &shown_value(text);
+    if looks_scientific(text) {
         return Err(problem(
             "phone.scientific",
             format!("'{t}' is a number Excel showed in scientific notation, so its digits are lost; {PHONE_AS_TEXT}"),
         ));
     }
-    let cleaned: String = t
+    let cleaned: String = text
         .chars()
         .filter(|c| !c.is_whitespace() && !"-()".contains(*c))
         .collect();
@@ -696,10 +748,11 @@ fn phone_from_text(t: &str) -> Result<String, Problem> {
             ))
         }
     };
-    mobile(ten, t)
+    mobile(ten, text)
 }
 
 fn mobile(ten: &str, written: &str) -> Result<String, Problem> {
+    let written = shown_value(written);
     if ten.starts_with(['6', '7', '8', '9']) {
         Ok(ten.to_string())
     } else {
@@ -777,11 +830,11 @@ fn notify(cell: &Cell) -> Result<Notify, Problem> {
         match token.to_ascii_uppercase().as_str() {
             "SMS" => n.sms = true,
             "EMAIL" => n.email = true,
-            _ => unknown.push(format!("'{token}'")),
+            _ => unknown.push(format!("'{}'", shown_value(token))),
         }
     }
     if !unknown.is_empty() || !(n.sms || n.email) {
-        return Err(bad_notify(&format!("'{t}'")));
+        return Err(bad_notify(&format!("'{}'", shown_value(t))));
     }
     Ok(n)
 }
@@ -918,7 +971,8 @@ fn name(cell: &Cell, policy: &Policy) -> Result<Option<String>, Problem> {
         Cell::Text(t) if t.chars().count() > policy.max_name_chars => Err(problem(
             "name.too_long",
             format!(
-                "name '{t}' is {} characters long; at most {} are allowed: shorten it",
+                "name '{}' is {} characters long; at most {} are allowed: shorten it",
+                shown_value(t),
                 t.chars().count(),
                 policy.max_name_chars
             ),
@@ -947,7 +1001,7 @@ fn order_id(cell: &Cell) -> Result<Option<String>, Problem> {
         Cell::Text(t) if looks_scientific(t) => {
             return Err(problem(
                 "order_id.scientific",
-                format!("'{t}' is a number Excel showed in scientific notation, so its digits are lost; {numeric_as_text}"),
+                format!("'{}' is a number Excel showed in scientific notation, so its digits are lost; {numeric_as_text}", shown_value(t)),
             ))
         }
         Cell::Text(t) => t.clone(),
@@ -975,13 +1029,13 @@ fn order_id(cell: &Cell) -> Result<Option<String>, Problem> {
     if !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(problem(
             "order_id.format",
-            format!("reference '{id}' may contain only letters A-Z and digits (no spaces or symbols); change it"),
+            format!("reference '{}' may contain only letters A-Z and digits (no spaces or symbols); change it", shown_value(&id)),
         ));
     }
     if id.len() > MAX_ORDER_ID {
         return Err(problem(
             "order_id.too_long",
-            format!("reference '{id}' is {} characters long; at most {MAX_ORDER_ID} are allowed: shorten it", id.len()),
+            format!("reference '{}' is {} characters long; at most {MAX_ORDER_ID} are allowed: shorten it", shown_value(&id), id.len()),
         ));
     }
     Ok(Some(id))

@@ -51,7 +51,16 @@ const CASES: &[(&str, Want)] = &[
     ("crlf.csv", Rows(2, "300.00", &[])),
     ("cr_only.csv", Refused("lines end with CR only")),
     // Structure.
-    ("quoted_newlines.csv", Rows(2, "300.00", &[])),
+    // Row 2's quoted comment spans two text lines; a line break in a comment is refused
+    // (a control character, like a tab or an escape), and Ravi is still row 3.
+    (
+        "quoted_newlines.csv",
+        Rows(
+            1,
+            "200.00",
+            &[(2, "Comments", "comments.control_character")],
+        ),
+    ),
     ("trailing_empty_columns.csv", Rows(1, "100.00", &[])),
     (
         "ragged_row.csv",
@@ -105,6 +114,22 @@ const CASES: &[(&str, Want)] = &[
         ),
     ),
     ("formula_text.csv", Rows(1, "100.00", &[])),
+    // One `'` before a formula character is a guard and dropped; before a digit it is kept.
+    (
+        "guarded_formulas.csv",
+        Rows(1, "100.00", &[(3, "Phone", "phone.format")]),
+    ),
+    (
+        "control_characters.csv",
+        Rows(
+            1,
+            "100.00",
+            &[
+                (2, "Name", "name.control_character"),
+                (3, "Comments", "comments.control_character"),
+            ],
+        ),
+    ),
     // Workbooks.
     ("numbers_as_numbers.xlsx", Rows(2, "1700.50", &[])),
     (

@@ -1,9 +1,12 @@
 //! Hardening, one named case per point of the issue: beneficiaries' data stays private on
 //! disk, hostile provider answers and flags get a clear outcome (never a panic, never
 //! unbounded memory or sleep), and exit codes tell the truth. Each case asserts what a user
-//! would check: the exit code, the message, a file's mode, the journal.
+//! would check: the exit code, the message, a file's mode, the journal. Hostile sheets
+//! (points 7 to 11) are in `hostile/sheets.rs`.
 
 mod common;
+#[path = "hostile/sheets.rs"]
+mod sheets;
 
 use common::*;
 use payrun::sandbox::{SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};

@@ -6,7 +6,7 @@ use crate::cli::SheetArgs;
 use crate::journal::{now_rfc3339, Batch, Journal, JournalError};
 use crate::money::Amount;
 use crate::payout::PayoutRow;
-use crate::sheet::{self, Cell, Sheet, SheetError};
+use crate::sheet::{self, shown_value, Cell, Sheet, SheetError};
 use crate::validate::{
     batch_key, derived_order_id, today_ist, ColumnError, Columns, Field, RowIssue, Rules, Validator,
 };
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 pub enum IntakeError {
     #[error(transparent)]
     Sheet(#[from] SheetError),
-    #[error("{path}{sheet}: {error}{hint}")]
+    #[error("{}{sheet}: {error}{hint}", crate::sheet::shown_path(.path))]
     Columns {
         path: PathBuf,
         sheet: String,
@@ -185,6 +185,7 @@ pub fn import(
     let sheet = &opened.sheet;
     let batch = Batch {
         id: opened.batch_id.clone(),
+        // `sheet::open` refuses a path that is not UTF-8, so this is the path exactly.
         sheet_path: sheet.path.display().to_string(),
         sheet_name: sheet.sheet_name.clone(),
         sheet_sha256: sheet.sha256.clone(),
@@ -238,10 +239,8 @@ fn stream(
     let columns =
         Columns::mapped(&sheet.headers, args.provider, &args.columns).map_err(|error| {
             let hint = if sheet.sheet_names.len() > 1 {
-                format!(
-                    "; the workbook has these sheets: {}",
-                    sheet.sheet_names.join(", ")
-                )
+                let names: Vec<String> = sheet.sheet_names.iter().map(|n| shown_value(n)).collect();
+                format!("; the workbook has these sheets: {}", names.join(", "))
             } else {
                 String::new()
             };
@@ -250,7 +249,7 @@ fn stream(
                 sheet: sheet
                     .sheet_name
                     .as_ref()
-                    .map(|n| format!(" (sheet {n})"))
+                    .map(|n| format!(" (sheet {})", shown_value(n)))
                     .unwrap_or_default(),
                 error: Box::new(error),
                 hint,

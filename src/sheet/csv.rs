@@ -14,9 +14,18 @@
 //!
 //! The file is read twice: once to hash it, once to parse it. The parse pass hashes again and
 //! fails at the end (when decoding: before parsing) if the bytes changed in between, so rows
-//! are never imported under the identity of different content.
+//! are never imported under the identity of different content. Both passes open it as a
+//! regular file only (`open_regular`).
+//!
+//! Limits: the parser is fed no more than `MAX_ROW_BYTES` (and a little read-ahead) past
+//! the end of the last record, so one huge field, usually a quote never closed, is refused
+//! before it is held whole (`Budget`); a field over `MAX_CELL_BYTES` is refused naming its
+//! line and column. A file decoded whole must be under `MAX_DECODED_BYTES`.
 
-use super::{hex_digest, trim_headers, Cell, RawRow, Sheet, SheetError};
+use super::{
+    hex_digest, open_regular, shown_value, trim_headers, Cell, RawRow, Sheet, SheetError,
+    MAX_CELL_BYTES, MAX_COLUMNS, MAX_ROW_BYTES,
+};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -53,14 +62,49 @@ impl Read for Input {
     }
 }
 
-type Source = BufReader<Input>;
+/// The most a UTF-16 or Windows-1252 file may be: it is decoded whole in memory.
+const MAX_DECODED_BYTES: u64 = 128 * 1024 * 1024;
+/// What the readers between `Budget` and the parser may hold ahead of the parse (a
+/// `BufReader` and the csv reader's own buffer, 8 KiB each), with room to spare.
+const READ_AHEAD: u64 = 64 * 1024;
+
+/// The error `Budget` stops the parser with.
+#[derive(Debug, thiserror::Error)]
+#[error("a record is longer than the limit")]
+struct RecordTooLong;
+
+/// Hands the parser bytes up to `limit` (an offset in the input), then fails: the parser
+/// buffers a whole record, so this is what bounds the memory one record can take.
+struct Budget {
+    inner: Input,
+    read: u64,
+    limit: u64,
+}
+
+impl Read for Budget {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let room = self.limit.saturating_sub(self.read);
+        if room == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                RecordTooLong,
+            ));
+        }
+        let take = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..take])?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+type Source = BufReader<Budget>;
 
 pub(super) fn open(path: &Path) -> Result<Sheet, SheetError> {
     let io_err = |source| SheetError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let scan = scan_file(path).map_err(io_err)?;
+    let scan = scan_file(path)?;
     let malformed = |message: &str| SheetError::Malformed {
         path: path.to_path_buf(),
         message: message.into(),
@@ -71,22 +115,22 @@ pub(super) fn open(path: &Path) -> Result<Sheet, SheetError> {
             "lines end with CR only (old Mac format); in Excel use Save As \"CSV UTF-8 (Comma delimited)\"",
         ));
     }
-    let (mut source, text_len, last_byte) = if scan.utf8 && !utf16 {
-        let file = File::open(path).map_err(io_err)?;
+    let (input, text_len, last_byte) = if scan.utf8 && !utf16 {
         let input = Input::Utf8(HashingReader {
-            inner: file,
+            inner: open_regular(path)?,
             hasher: Sha256::new(),
         });
-        (BufReader::new(input), scan.len, scan.last_byte)
+        (input, scan.len, scan.last_byte)
     } else {
         let text = decode(path, &scan, utf16)?;
         let (len, last) = (text.len() as u64, text.last().copied());
-        (
-            BufReader::new(Input::Decoded(std::io::Cursor::new(text))),
-            len,
-            last,
-        )
+        (Input::Decoded(std::io::Cursor::new(text)), len, last)
     };
+    let mut source = BufReader::new(Budget {
+        inner: input,
+        read: 0,
+        limit: MAX_ROW_BYTES as u64 + READ_AHEAD,
+    });
     source.fill_buf().map_err(io_err)?;
     let bom_len = if source.buffer().starts_with(UTF8_BOM) {
         UTF8_BOM.len()
@@ -94,6 +138,7 @@ pub(super) fn open(path: &Path) -> Result<Sheet, SheetError> {
         0
     };
     let delimiter = sniff_delimiter(&source.buffer()[bom_len..]);
+    let bom_len_u64 = bom_len as u64;
     source.consume(bom_len);
     let reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
@@ -111,12 +156,16 @@ pub(super) fn open(path: &Path) -> Result<Sheet, SheetError> {
         end_offset: text_len.saturating_sub(bom_len as u64),
         ends_with_newline: last_byte == Some(b'\n'),
         record: ::csv::StringRecord::new(),
+        bom_len: bom_len_u64,
         width: 0,
+        headers: Vec::new(),
+        next_line: 1,
         last_row_no: 0,
         done: false,
     };
     let (header_row, headers) = rows.read_header()?;
     rows.width = headers.len();
+    rows.headers = headers.clone();
     Ok(Sheet {
         path: path.to_path_buf(),
         sheet_name: None,
@@ -142,10 +191,23 @@ struct Scan {
 /// The file's text as UTF-8: UTF-16 by its BOM, anything else that is not UTF-8 as
 /// Windows-1252. The bytes decoded must be the bytes hashed.
 fn decode(path: &Path, scan: &Scan, utf16: bool) -> Result<Vec<u8>, SheetError> {
-    let bytes = std::fs::read(path).map_err(|source| SheetError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    if scan.len > MAX_DECODED_BYTES {
+        return Err(SheetError::Malformed {
+            path: path.to_path_buf(),
+            message: format!(
+                "the file is not UTF-8 and is over {} MiB, the most payrun decodes; in Excel \
+                 use Save As \"CSV UTF-8 (Comma delimited)\"",
+                MAX_DECODED_BYTES / (1024 * 1024)
+            ),
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(scan.len).unwrap_or(0));
+    open_regular(path)?
+        .read_to_end(&mut bytes)
+        .map_err(|source| SheetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if hex_digest(Sha256::new_with_prefix(&bytes)) != scan.sha256 {
         return Err(SheetError::Malformed {
             path: path.to_path_buf(),
@@ -171,9 +233,9 @@ fn decode(path: &Path, scan: &Scan, utf16: bool) -> Result<Vec<u8>, SheetError> 
     Ok(text.into_owned().into_bytes())
 }
 
-fn scan_file(path: &Path) -> std::io::Result<Scan> {
+fn scan_file(path: &Path) -> Result<Scan, SheetError> {
     const PREFIX_LEN: usize = 64 * 1024;
-    let mut file = File::open(path)?;
+    let mut file = open_regular(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; PREFIX_LEN];
     let mut scan = Scan {
@@ -190,7 +252,12 @@ fn scan_file(path: &Path) -> std::io::Result<Scan> {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(source) => {
+                return Err(SheetError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
         };
         let chunk = &buf[..n];
         hasher.update(chunk);
@@ -236,8 +303,15 @@ struct CsvRows {
     end_offset: u64,
     ends_with_newline: bool,
     record: ::csv::StringRecord,
+    /// Bytes of BOM before the text the parser reads.
+    bom_len: u64,
     /// Number of header columns; every row is cut or checked to this width.
     width: usize,
+    /// The header texts, to name a column in messages.
+    headers: Vec<String>,
+    /// The text line after the last record read: where the next one begins (or the blank
+    /// lines before it).
+    next_line: u64,
     last_row_no: u64,
     done: bool,
 }
@@ -262,17 +336,65 @@ impl CsvRows {
             if rec.cells.iter().all(Cell::is_empty) {
                 continue;
             }
-            let headers = rec.cells.iter().map(Cell::to_text).collect();
-            return Ok((rec.row_no, trim_headers(headers)));
+            let headers = trim_headers(rec.cells.iter().map(Cell::to_text).collect());
+            if headers.len() > MAX_COLUMNS {
+                return Err(self.malformed(format!(
+                    "the header on line {} has {} columns; a sheet may have at most \
+                     {MAX_COLUMNS}: delete the columns beyond them",
+                    rec.line,
+                    headers.len()
+                )));
+            }
+            return Ok((rec.row_no, headers));
         }
     }
 
     fn next_record(&mut self) -> Result<Option<Located>, SheetError> {
         match self.reader.read_record(&mut self.record) {
             Ok(false) => Ok(None),
-            Ok(true) => Ok(Some(self.locate())),
+            Ok(true) => {
+                // The next record may take the same budget, counted from where this one ends.
+                let end = self.reader.position();
+                self.next_line = end.line();
+                self.reader.get_mut().get_mut().limit =
+                    self.bom_len + end.byte() + MAX_ROW_BYTES as u64 + READ_AHEAD;
+                let rec = self.locate();
+                self.check_sizes(&rec)?;
+                Ok(Some(rec))
+            }
             Err(e) => Err(self.csv_error(e)),
         }
+    }
+
+    /// Fails when the record or one of its fields is over the limits, naming the field.
+    fn check_sizes(&self, rec: &Located) -> Result<(), SheetError> {
+        let where_ = format!("line {} (row {} in Excel)", rec.line, rec.row_no);
+        let bytes = self.record.as_byte_record().as_slice().len();
+        if bytes > MAX_ROW_BYTES {
+            return Err(self.malformed(format!(
+                "{where_} holds more than {} KiB of text; shorten its cells",
+                MAX_ROW_BYTES / 1024
+            )));
+        }
+        let Some((i, field)) = self
+            .record
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.len() > MAX_CELL_BYTES)
+        else {
+            return Ok(());
+        };
+        let column = match self.headers.get(i) {
+            Some(h) => format!("field {} ('{}')", i + 1, shown_value(h)),
+            None => format!("field {}", i + 1),
+        };
+        Err(self.malformed(format!(
+            "{where_}, {column} holds {} KiB of text ('{}'); a cell may hold at most {} KiB: \
+             shorten or delete it",
+            field.len().div_ceil(1024),
+            shown_value(field),
+            MAX_CELL_BYTES / 1024
+        )))
     }
 
     /// Finds the record's first text line and its Excel row. csv skips blank lines silently
@@ -305,6 +427,15 @@ impl CsvRows {
         // The position is where the read began, so blank lines may sit before the bad line.
         let line = e.position().map_or(1, |p| p.line());
         match e.into_kind() {
+            ::csv::ErrorKind::Io(source) if source.get_ref().is_some_and(|e| e.is::<RecordTooLong>()) => {
+                self.malformed(format!(
+                    "the record from line {} on is longer than {} KiB, the most a row may \
+                     hold; usually a quote (\") opens a field and is never closed: close it, or \
+                     shorten the row",
+                    self.next_line,
+                    MAX_ROW_BYTES / 1024
+                ))
+            }
             ::csv::ErrorKind::Io(source) => SheetError::Io { path: self.path.clone(), source },
             ::csv::ErrorKind::Utf8 { .. } => self.malformed(format!(
                 "text at line {line} is not UTF-8; in Excel use Save As \"CSV UTF-8 (Comma delimited)\""
@@ -322,7 +453,7 @@ impl CsvRows {
 
     /// Fails if the bytes just parsed are not the bytes that were hashed at open.
     fn check_unchanged(&self) -> Result<(), SheetError> {
-        let Input::Utf8(input) = self.reader.get_ref().get_ref() else {
+        let Input::Utf8(input) = &self.reader.get_ref().get_ref().inner else {
             return Ok(()); // decoded text was checked before parsing
         };
         let parsed = hex_digest(input.hasher.clone());
@@ -361,7 +492,7 @@ impl CsvRows {
             return Err(self.malformed(format!(
                 "{where_} has a value '{}' in field {} but the header has only {} columns; \
                  remove the extra separator or value, or give that column a header",
-                extra.to_text(),
+                shown_value(&extra.to_text()),
                 i + 1,
                 self.width
             )));

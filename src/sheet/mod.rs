@@ -2,7 +2,9 @@
 //! Nothing here knows what a payout is; `validate` gives the cells meaning.
 //!
 //! Owns: dispatch by file extension, the file's content hash (the batch identity), the
-//! `Cell` model shared by both readers, and Excel date serials.
+//! `Cell` model shared by both readers, Excel date serials, the limits a hostile sheet
+//! meets (regular files only, cell and row sizes), and how outside text is shown in
+//! messages (`excerpt`, `escape_for_terminal`).
 //!
 //! Invariants every reader keeps:
 //! - `RawRow::cells.len() == Sheet::headers.len()`: a value outside the header's columns is
@@ -11,11 +13,27 @@
 //! - Rows whose cells are all empty are skipped, but still counted in `row_no`.
 //! - Any `Err` from `Sheet::rows` means the file as a whole cannot be trusted: a consumer
 //!   that imports rows must discard what it read so far.
+//! - No cell holds more than `MAX_CELL_BYTES`, no row more than `MAX_ROW_BYTES` or
+//!   `MAX_COLUMNS` cells: a bigger one is a `SheetError::Malformed` naming the cell, found
+//!   before it is held in memory whole where the format allows.
 
 pub mod csv;
 pub mod xlsx;
+mod zipcheck;
 
+use std::borrow::Cow;
+use std::fs::File;
 use std::path::{Path, PathBuf};
+
+/// The largest cell payrun reads. Names and comments are at most a few hundred
+/// characters; anything this big is a paste gone wrong or a hostile file.
+pub const MAX_CELL_BYTES: usize = 32 * 1024;
+/// The largest row payrun reads, all cells together (CSV: the record's text).
+pub const MAX_ROW_BYTES: usize = 256 * 1024;
+/// The most columns a sheet may have (Excel allows 16,384; a payout sheet has a dozen).
+pub const MAX_COLUMNS: usize = 1024;
+/// How many characters of a cell's value a message repeats.
+const EXCERPT_CHARS: usize = 40;
 
 /// One spreadsheet cell as the file holds it. CSV yields only `Text` and `Empty`; XLSX keeps
 /// numbers as numbers so that amounts convert exactly and mangled identifiers can be detected.
@@ -62,15 +80,80 @@ impl Cell {
         matches!(self, Cell::Empty)
     }
 
-    /// `Empty` for blank text, otherwise the trimmed text.
+    /// `Empty` for blank text, otherwise the trimmed text without the apostrophe that
+    /// guards a formula (`unguard`).
     pub(crate) fn text(raw: &str) -> Cell {
-        let t = raw.trim();
+        let t = unguard(raw.trim()).trim();
         if t.is_empty() {
             Cell::Empty
         } else {
             Cell::Text(t.to_string())
         }
     }
+}
+
+/// Characters that make a spreadsheet read a typed cell as a formula.
+pub const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Drops one leading `'` that only guards a formula character, as written by payrun's own
+/// CSV errors files and reports (`'+919876543210`) and by people who know the Excel trick:
+/// the value meant is what follows it. Any other leading `'` is kept.
+pub fn unguard(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_START) => rest,
+        _ => text,
+    }
+}
+
+/// At most `EXCERPT_CHARS` characters of `text`, with `…` when cut: outside values are
+/// repeated in messages, never at any length.
+pub fn excerpt(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+        None => text.into(),
+    }
+}
+
+/// Whether a terminal could act on `c` instead of showing it: C0 and C1 controls, DEL,
+/// and the bidirectional overrides that make text read in another order than it is.
+fn unsafe_for_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every character a terminal could act on written as `\u{1b}`: a sheet's
+/// text printed in a message can neither move the cursor, recolour, nor fake a line.
+pub fn escape_for_terminal(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(unsafe_for_terminal) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_for_terminal(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+/// A cell's value for a message: cut to an excerpt and escaped.
+pub fn shown_value(text: &str) -> String {
+    escape_for_terminal(&excerpt(text)).into_owned()
+}
+
+/// A path for a message, escaped (the name may come from anywhere); bytes that are not
+/// UTF-8 are shown as `\xff`.
+pub fn shown_path(path: &Path) -> String {
+    let mut text = String::new();
+    for chunk in path.as_os_str().as_encoded_bytes().utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            text.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    escape_for_terminal(&text).into_owned()
 }
 
 /// One data row. `row_no` is the number a person sees in Excel or a text editor
@@ -83,23 +166,90 @@ pub struct RawRow {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SheetError {
-    #[error("{path}: cannot read the file: {source}")]
+    #[error("{}: cannot read the file: {source}", shown_path(.path))]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: unsupported file type; use .csv or .xlsx")]
+    #[error("{}: unsupported file type; use .csv or .xlsx", shown_path(.path))]
     UnsupportedType { path: PathBuf },
-    #[error("{path}: {message}")]
+    #[error("{}: {message}", shown_path(.path))]
     Malformed { path: PathBuf, message: String },
-    #[error("{path}: the sheet is empty (no header row)")]
+    #[error("{}: the sheet is empty (no header row)", shown_path(.path))]
     Empty { path: PathBuf },
-    #[error("{path}: no sheet named '{name}'; the workbook has: {available}")]
+    #[error("{}: no sheet named '{}'; the workbook has: {}", shown_path(.path), shown_value(.name), escape_for_terminal(.available))]
     NoSuchSheet {
         path: PathBuf,
         name: String,
         available: String,
     },
+    #[error(
+        "{}: not a regular file (it is {kind}); save the sheet as a file on disk and pass that file",
+        shown_path(.path)
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error(
+        "{}: the file name is not valid UTF-8 or holds control characters, and the journal \
+         records it as text; rename the file (letters, digits, spaces, - and _ are safe)",
+        shown_path(.path)
+    )]
+    BadPath { path: PathBuf },
+}
+
+/// Refuses a path the journal could not record exactly, or a terminal could act on.
+fn check_path(path: &Path) -> Result<(), SheetError> {
+    match path.to_str() {
+        Some(text) if !text.chars().any(char::is_control) => Ok(()),
+        _ => Err(SheetError::BadPath {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+/// What a file that is not a regular file is, for the message.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    if meta.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+    }
+    "not a plain file"
+}
+
+/// Opens a sheet that must be a regular file. The type is checked before opening, because
+/// opening a named pipe waits for a writer forever, and again on the open file, so a path
+/// swapped in between is caught too.
+pub(crate) fn open_regular(path: &Path) -> Result<File, SheetError> {
+    let io = |source| SheetError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let not_a_file = |meta: &std::fs::Metadata| SheetError::NotAFile {
+        path: path.to_path_buf(),
+        kind: file_kind(meta),
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_a_file(&meta));
+    }
+    let file = File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_a_file(&meta));
+    }
+    Ok(file)
 }
 
 /// An open sheet: its header, its content hash, and a stream of data rows.
@@ -123,7 +273,10 @@ pub struct Sheet {
 /// `.csv` and `.txt` are read as delimited text (delimiter sniffed from the header line:
 /// comma, tab or semicolon); `.xlsx`, `.xlsm`, `.xlsb`, `.xls` and `.ods` as workbooks.
 /// `sheet` is ignored for text files.
+///
+/// The path must be valid UTF-8 without control characters and name a regular file.
 pub fn open(path: &Path, sheet: Option<&str>) -> Result<Sheet, SheetError> {
+    check_path(path)?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -238,6 +391,63 @@ mod tests {
         assert_eq!(
             d(1000.0 + 86_399.9 / 86_400.0).as_deref(),
             d(1001.0).as_deref()
+        );
+    }
+
+    #[test]
+    fn a_quote_is_dropped_only_where_it_guards_a_formula() {
+        assert_eq!(unguard("'+919876543210"), "+919876543210");
+        assert_eq!(unguard("'=SUM(A1)"), "=SUM(A1)");
+        assert_eq!(unguard("''+91"), "''+91");
+        assert_eq!(unguard("'Asha"), "'Asha");
+        assert_eq!(unguard("'"), "'");
+        assert_eq!(Cell::text("  '-5  "), Cell::Text("-5".into()));
+        assert_eq!(Cell::text("'\tx"), Cell::Text("x".into()));
+    }
+
+    #[test]
+    fn shown_values_are_cut_and_escaped() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "é".repeat(100);
+        assert_eq!(excerpt(&long), format!("{}…", "é".repeat(40)));
+        assert_eq!(
+            escape_for_terminal("a\u{1b}[2Jb\n\u{7f}\u{9b}"),
+            "a\\u{1b}[2Jb\\u{a}\\u{7f}\\u{9b}"
+        );
+        assert_eq!(escape_for_terminal("abc\u{202e}txt"), "abc\\u{202e}txt");
+        assert_eq!(escape_for_terminal("José"), "José");
+        assert_eq!(shown_value(&"\u{7}".repeat(50)), "\\u{7}".repeat(40) + "…");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_must_be_utf8_without_controls() {
+        use std::os::unix::ffi::OsStrExt;
+        let bad = Path::new(std::ffi::OsStr::from_bytes(b"pay\xff.csv"));
+        let err = open(bad, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("pay\\xff.csv: the file name is not valid UTF-8"),
+            "{err}"
+        );
+        let err = open(Path::new("pay\u{1b}.csv"), None).err();
+        assert!(matches!(err, Some(SheetError::BadPath { .. })));
+    }
+
+    #[test]
+    fn only_regular_files_are_opened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("folder.csv");
+        std::fs::create_dir(&folder).expect("mkdir");
+        let err = open(&folder, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("not a regular file (it is a directory)"),
+            "{err}"
         );
     }
 

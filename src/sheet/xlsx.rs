@@ -10,9 +10,20 @@
 //! calamine: their worksheet is loaded whole, then handed out row by row.
 //! Row numbers are the real Excel row numbers: when rows above the header are empty the
 //! header is not row 1.
+//!
+//! Hostile workbooks: the archive's sizes are checked before calamine opens it
+//! (`zipcheck`); a streamed cell is checked against the limits (`MAX_CELL_BYTES`,
+//! `MAX_ROW_BYTES`, `MAX_COLUMNS`, the header's width) from its reference before any
+//! room is made for it, so `ZZZZZZ2` costs nothing; and a reader thread that stops
+//! without saying it is done is an error, never a sheet that merely looks shorter.
 
-use super::{hex_digest, trim_headers, Cell, RawRow, Sheet, SheetError};
-use calamine::{Data, ExcelDateTime, ExcelDateTimeType, Range, Reader, SheetType, SheetVisible};
+use super::{
+    hex_digest, open_regular, shown_value, trim_headers, zipcheck, Cell, RawRow, Sheet, SheetError,
+    MAX_CELL_BYTES, MAX_COLUMNS, MAX_ROW_BYTES,
+};
+use calamine::{
+    Data, DataRef, ExcelDateTime, ExcelDateTimeType, Range, Reader, SheetType, SheetVisible,
+};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -22,12 +33,11 @@ type Source = BufReader<File>;
 type Workbook = calamine::Sheets<Source>;
 
 pub(super) fn open(path: &Path, ext: &str, wanted: Option<&str>) -> Result<Sheet, SheetError> {
-    let io = |source| SheetError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let sha256 = hash_file(path).map_err(io)?;
-    let file = File::open(path).map_err(io)?;
+    let sha256 = hash_file(path)?;
+    if ext != "xls" {
+        zipcheck::check(path, open_regular(path)?)?;
+    }
+    let file = open_regular(path)?;
     let workbook = open_workbook(path, ext, BufReader::new(file))?;
     let sheet_names = workbook.sheet_names();
     let name = pick_sheet(path, &workbook, wanted)?;
@@ -38,11 +48,11 @@ pub(super) fn open(path: &Path, ext: &str, wanted: Option<&str>) -> Result<Sheet
                 .worksheet_range(&name)
                 .map_err(|e| SheetError::Malformed {
                     path: path.to_path_buf(),
-                    message: format!("cannot read sheet '{name}': {e}"),
+                    message: format!("cannot read sheet '{}': {e}", shown_value(&name)),
                 })?;
             unchanged(path, &sha256)?;
             let mut rows = XlsxRows::new(path.to_path_buf(), range);
-            let Some((header_row, headers)) = rows.read_header() else {
+            let Some((header_row, headers)) = rows.read_header()? else {
                 return Err(SheetError::Empty {
                     path: path.to_path_buf(),
                 });
@@ -62,8 +72,8 @@ pub(super) fn open(path: &Path, ext: &str, wanted: Option<&str>) -> Result<Sheet
 }
 
 /// Lowercase hex SHA-256 of the file's bytes, read in chunks.
-fn hash_file(path: &Path) -> std::io::Result<String> {
-    let mut file = File::open(path)?;
+fn hash_file(path: &Path) -> Result<String, SheetError> {
+    let mut file = open_regular(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -71,23 +81,25 @@ fn hash_file(path: &Path) -> std::io::Result<String> {
             Ok(0) => return Ok(hex_digest(hasher)),
             Ok(n) => hasher.update(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(source) => {
+                return Err(SheetError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
         }
     }
 }
 
 /// Fails if the file's bytes are no longer the ones hashed at open.
 fn unchanged(path: &Path, sha256: &str) -> Result<(), SheetError> {
-    match hash_file(path) {
-        Ok(now) if now == sha256 => Ok(()),
-        Ok(_) => Err(SheetError::Malformed {
+    if hash_file(path)? == sha256 {
+        Ok(())
+    } else {
+        Err(SheetError::Malformed {
             path: path.to_path_buf(),
             message: "the file changed while it was being read; close any program writing it and run again".into(),
-        }),
-        Err(source) => Err(SheetError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
+        })
     }
 }
 
@@ -210,7 +222,13 @@ type Rows = Box<dyn Iterator<Item = Result<RawRow, SheetError>> + Send>;
 enum Streamed {
     Header(u64, Vec<String>),
     Row(Result<RawRow, SheetError>),
+    /// The worksheet was read to its end and the file is unchanged.
+    End,
 }
+
+/// Rows in flight between the reader thread and the consumer; each is at most
+/// `MAX_ROW_BYTES`, so the channel holds at most 16 MiB.
+const CHANNEL_ROWS: usize = 64;
 
 /// Starts the reader thread for worksheet `name` and waits for its header.
 fn stream(
@@ -219,27 +237,69 @@ fn stream(
     name: &str,
     sha256: String,
 ) -> Result<(u64, Vec<String>, Rows), SheetError> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    let (tx, rx) = std::sync::mpsc::sync_channel(CHANNEL_ROWS);
     let (path_buf, name_owned) = (path.to_path_buf(), name.to_string());
     std::thread::spawn(move || read_cells(path_buf, book, &name_owned, &sha256, tx));
-    let empty = || SheetError::Empty {
+    let rows = Received {
         path: path.to_path_buf(),
+        rx,
+        done: false,
     };
-    match rx.recv().map_err(|_| empty())? {
-        Streamed::Header(row_no, headers) => {
-            let rows = rx.into_iter().filter_map(|m| match m {
-                Streamed::Row(row) => Some(row),
-                Streamed::Header(..) => None,
-            });
-            Ok((row_no, headers, Box::new(rows)))
+    match rows.rx.recv() {
+        Ok(Streamed::Header(row_no, headers)) => Ok((row_no, headers, Box::new(rows))),
+        Ok(Streamed::Row(Err(e))) => Err(e),
+        Ok(Streamed::Row(Ok(_)) | Streamed::End) => Err(SheetError::Empty {
+            path: path.to_path_buf(),
+        }),
+        Err(_) => Err(rows.stopped()),
+    }
+}
+
+/// The data rows as the reader thread sends them. The thread ends every read with `End`
+/// or an error, so a channel closed without either means it died midway: that is an
+/// error, never a sheet that merely looks shorter.
+struct Received {
+    path: PathBuf,
+    rx: std::sync::mpsc::Receiver<Streamed>,
+    done: bool,
+}
+
+impl Received {
+    fn stopped(&self) -> SheetError {
+        SheetError::Malformed {
+            path: self.path.clone(),
+            message: "reading the workbook stopped unexpectedly; open it in Excel, save it \
+                      again and run again (please report this as a payrun bug)"
+                .into(),
         }
-        Streamed::Row(Err(e)) => Err(e),
-        Streamed::Row(Ok(_)) => Err(empty()),
+    }
+}
+
+impl Iterator for Received {
+    type Item = Result<RawRow, SheetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            match self.rx.recv() {
+                Ok(Streamed::Row(row)) => {
+                    self.done = row.is_err();
+                    return Some(row);
+                }
+                Ok(Streamed::Header(..)) => {}
+                Ok(Streamed::End) => self.done = true,
+                Err(_) => {
+                    self.done = true;
+                    return Some(Err(self.stopped()));
+                }
+            }
+        }
+        None
     }
 }
 
 /// The reader thread: cells come in row order; each finished non-empty row is sent, the
-/// first as the header. It stops when the receiver is gone.
+/// first as the header, then `End` or the error that stopped the read. It stops early
+/// when the receiver is gone.
 fn read_cells(
     path: PathBuf,
     mut book: calamine::Xlsx<Source>,
@@ -249,7 +309,7 @@ fn read_cells(
 ) {
     let malformed = |e: calamine::XlsxError| SheetError::Malformed {
         path: path.clone(),
-        message: format!("cannot read sheet '{name}': {e}"),
+        message: format!("cannot read sheet '{}': {e}", shown_value(name)),
     };
     let mut cells = match book.worksheet_cells_reader(name) {
         Ok(cells) => cells,
@@ -258,17 +318,135 @@ fn read_cells(
             return;
         }
     };
-    let origin_col = cells.dimensions().start.1;
-    let mut width = None;
-    let mut row: Option<u32> = None;
-    let mut buf: Vec<Cell> = Vec::new();
-    let send_row = |row: u32, buf: &mut Vec<Cell>, width: &mut Option<usize>| -> bool {
-        let cells = std::mem::take(buf);
-        if cells.iter().all(Cell::is_empty) {
-            return true;
+    let mut rows = Assembly::new(&path, cells.dimensions().start.1);
+    loop {
+        let message = match cells.next_cell() {
+            Ok(Some(cell)) => match rows.add(cell.get_position(), cell.get_value()) {
+                Ok(Some(message)) => message,
+                Ok(None) => continue,
+                Err(e) => Streamed::Row(Err(e)),
+            },
+            Ok(None) => break,
+            Err(e) => Streamed::Row(Err(malformed(e))),
+        };
+        let failed = matches!(message, Streamed::Row(Err(_)));
+        if tx.send(message).is_err() || failed {
+            return;
         }
-        let row_no = u64::from(row) + 1;
-        let message = match *width {
+    }
+    if let Some(message) = rows.finish() {
+        if tx.send(message).is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(match unchanged(&path, sha256) {
+        Ok(()) => Streamed::End,
+        Err(e) => Streamed::Row(Err(e)),
+    });
+}
+
+/// The row the reader thread is putting together, and what it has learnt of the sheet.
+struct Assembly<'a> {
+    path: &'a Path,
+    /// The leftmost column the worksheet declares; columns count from it.
+    origin_col: u32,
+    /// The header's width, once the header is read.
+    width: Option<usize>,
+    row: Option<u32>,
+    cells: Vec<Cell>,
+    /// Text bytes in `cells`.
+    bytes: usize,
+}
+
+impl<'a> Assembly<'a> {
+    fn new(path: &'a Path, origin_col: u32) -> Self {
+        Assembly {
+            path,
+            origin_col,
+            width: None,
+            row: None,
+            cells: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Takes one cell. Returns the previous row when this cell starts a new one; fails
+    /// when the cell breaks a limit, before any room is made for it.
+    fn add(
+        &mut self,
+        (r, c): (u32, u32),
+        value: &DataRef<'_>,
+    ) -> Result<Option<Streamed>, SheetError> {
+        // Formatting-only cells are skipped wherever they are.
+        if matches!(value, DataRef::Empty) {
+            return Ok(None);
+        }
+        let reference = cell_ref(r, c);
+        let len = value_text(value).len();
+        if len > MAX_CELL_BYTES {
+            return Err(too_big(self.path, &reference, value_text(value)));
+        }
+        let finished = match self.row {
+            Some(prev) if r < prev => {
+                return Err(self.malformed(format!(
+                    "cell {reference} comes after row {} in the file; the workbook is damaged: \
+                     open it in Excel and save it again",
+                    u64::from(prev) + 1
+                )))
+            }
+            Some(prev) if r > prev => self.finish(),
+            _ => None,
+        };
+        self.row = Some(r);
+        let Some(col) = c.checked_sub(self.origin_col).map(|c| c as usize) else {
+            return Err(self.malformed(format!(
+                "cell {reference} lies left of the range the worksheet declares (from column \
+                 {}); the workbook is damaged: open it in Excel and save it again",
+                column_letters(self.origin_col)
+            )));
+        };
+        let cell = to_cell(&Data::from(value.clone()));
+        if cell.is_empty() {
+            return Ok(finished);
+        }
+        match self.width {
+            Some(width) if col >= width => {
+                return Err(no_header(self.path, &reference, u64::from(r) + 1, &cell))
+            }
+            None if col >= MAX_COLUMNS => {
+                return Err(self.malformed(format!(
+                    "cell {reference} is beyond column {}; a sheet may have at most \
+                     {MAX_COLUMNS} columns: delete what is beyond them",
+                    column_letters(self.origin_col.saturating_add(MAX_COLUMNS as u32 - 1))
+                )))
+            }
+            _ => {}
+        }
+        self.bytes += len;
+        if self.bytes > MAX_ROW_BYTES {
+            return Err(self.malformed(format!(
+                "row {} holds more than {} KiB of text (at cell {reference}); shorten its cells",
+                u64::from(r) + 1,
+                MAX_ROW_BYTES / 1024
+            )));
+        }
+        if self.cells.len() <= col {
+            self.cells.resize(col + 1, Cell::Empty);
+        }
+        self.cells[col] = cell;
+        Ok(finished)
+    }
+
+    /// The row put together so far, as the header (the first non-empty row) or a data row;
+    /// `None` when it is empty.
+    fn finish(&mut self) -> Option<Streamed> {
+        let cells = std::mem::take(&mut self.cells);
+        self.bytes = 0;
+        let row_no = u64::from(self.row?) + 1;
+        if cells.iter().all(Cell::is_empty) {
+            return None;
+        }
+        Some(match self.width {
             None => {
                 let headers = trim_headers(
                     cells
@@ -276,43 +454,64 @@ fn read_cells(
                         .map(|c| c.to_text().trim().to_string())
                         .collect(),
                 );
-                *width = Some(headers.len());
+                self.width = Some(headers.len());
                 Streamed::Header(row_no, headers)
             }
-            Some(width) => Streamed::Row(fit_to_header(&path, origin_col, width, row_no, cells)),
-        };
-        tx.send(message).is_ok()
-    };
-    loop {
-        match cells.next_cell() {
-            Ok(Some(cell)) => {
-                let (r, c) = cell.get_position();
-                if let Some(prev) = row.filter(|&prev| prev != r) {
-                    if !send_row(prev, &mut buf, &mut width) {
-                        return;
-                    }
-                }
-                row = Some(r);
-                let col = c.saturating_sub(origin_col) as usize;
-                if buf.len() <= col {
-                    buf.resize(col + 1, Cell::Empty);
-                }
-                buf[col] = to_cell(&Data::from(cell.get_value().clone()));
-            }
-            Ok(None) => {
-                if let Some(r) = row {
-                    send_row(r, &mut buf, &mut width);
-                }
-                if let Err(e) = unchanged(&path, sha256) {
-                    let _ = tx.send(Streamed::Row(Err(e)));
-                }
-                return;
-            }
-            Err(e) => {
-                let _ = tx.send(Streamed::Row(Err(malformed(e))));
-                return;
-            }
+            Some(width) => Streamed::Row(fit_to_header(
+                self.path,
+                self.origin_col,
+                width,
+                row_no,
+                cells,
+            )),
+        })
+    }
+
+    fn malformed(&self, message: String) -> SheetError {
+        SheetError::Malformed {
+            path: self.path.to_path_buf(),
+            message,
         }
+    }
+}
+
+/// The text a cell value holds; numbers, dates and booleans hold none that could be big.
+fn value_text<'v>(value: &'v DataRef<'_>) -> &'v str {
+    match value {
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s,
+        DataRef::SharedString(s) => s,
+        _ => "",
+    }
+}
+
+/// A cell over `MAX_CELL_BYTES`, shown by an excerpt.
+fn too_big(path: &Path, reference: &str, text: &str) -> SheetError {
+    SheetError::Malformed {
+        path: path.to_path_buf(),
+        message: format!(
+            "cell {reference} holds {} KiB of text ('{}'); a cell may hold at most {} KiB: \
+             shorten or delete it",
+            text.len().div_ceil(1024),
+            shown_value(text),
+            MAX_CELL_BYTES / 1024
+        ),
+    }
+}
+
+/// `B7` for zero-based row 6, column 1.
+fn cell_ref(row: u32, col: u32) -> String {
+    format!("{}{}", column_letters(col), u64::from(row) + 1)
+}
+
+/// A value in a column without a header: it usually means the row is shifted.
+fn no_header(path: &Path, reference: &str, row_no: u64, cell: &Cell) -> SheetError {
+    SheetError::Malformed {
+        path: path.to_path_buf(),
+        message: format!(
+            "cell {reference} holds '{}' but its column has no header; row {row_no} may be \
+             shifted: delete the value or give the column a header",
+            shown_value(&cell.to_text())
+        ),
     }
 }
 
@@ -331,18 +530,11 @@ fn fit_to_header(
         .skip(width)
         .find(|(_, c)| !c.is_empty())
     {
-        let cell = format!(
+        let reference = format!(
             "{}{row_no}",
             column_letters(origin_col.saturating_add(i as u32))
         );
-        return Err(SheetError::Malformed {
-            path: path.to_path_buf(),
-            message: format!(
-                "cell {cell} holds '{}' but its column has no header; row {row_no} may be \
-                 shifted: delete the value or give the column a header",
-                extra.to_text()
-            ),
-        });
+        return Err(no_header(path, &reference, row_no, extra));
     }
     cells.resize(width, Cell::Empty);
     Ok(RawRow { row_no, cells })
@@ -383,9 +575,24 @@ impl XlsxRows {
         }
     }
 
-    fn row_cells(&self, rel_row: usize) -> Vec<Cell> {
+    /// The row's cells; a cell over `MAX_CELL_BYTES` is an error naming it.
+    fn row_cells(&self, rel_row: usize) -> Result<Vec<Cell>, SheetError> {
         (0..self.range.width())
-            .map(|c| self.range.get((rel_row, c)).map_or(Cell::Empty, to_cell))
+            .map(|c| {
+                let Some(data) = self.range.get((rel_row, c)) else {
+                    return Ok(Cell::Empty);
+                };
+                let text = match data {
+                    Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.as_str(),
+                    _ => "",
+                };
+                if text.len() > MAX_CELL_BYTES {
+                    let row = self.origin.0.saturating_add(rel_row as u32);
+                    let col = self.origin.1.saturating_add(c as u32);
+                    return Err(too_big(&self.path, &cell_ref(row, col), text));
+                }
+                Ok(to_cell(data))
+            })
             .collect()
     }
 
@@ -395,11 +602,11 @@ impl XlsxRows {
     }
 
     /// Reads up to the first non-empty row and returns its row number and header texts.
-    fn read_header(&mut self) -> Option<(u64, Vec<String>)> {
+    fn read_header(&mut self) -> Result<Option<(u64, Vec<String>)>, SheetError> {
         while self.next < self.range.height() {
             let rel = self.next;
             self.next += 1;
-            let cells = self.row_cells(rel);
+            let cells = self.row_cells(rel)?;
             if cells.iter().all(Cell::is_empty) {
                 continue;
             }
@@ -409,10 +616,21 @@ impl XlsxRows {
                     .map(|c| c.to_text().trim().to_string())
                     .collect(),
             );
+            if headers.len() > MAX_COLUMNS {
+                return Err(SheetError::Malformed {
+                    path: self.path.clone(),
+                    message: format!(
+                        "the header in row {} has {} columns; a sheet may have at most \
+                         {MAX_COLUMNS}: delete the columns beyond them",
+                        self.row_no(rel),
+                        headers.len()
+                    ),
+                });
+            }
             self.width = headers.len();
-            return Some((self.row_no(rel), headers));
+            return Ok(Some((self.row_no(rel), headers)));
         }
-        None
+        Ok(None)
     }
 
     fn fit_to_header(&self, rel: usize, cells: Vec<Cell>) -> Result<RawRow, SheetError> {
@@ -433,7 +651,13 @@ impl Iterator for XlsxRows {
         while self.next < self.range.height() {
             let rel = self.next;
             self.next += 1;
-            let cells = self.row_cells(rel);
+            let cells = match self.row_cells(rel) {
+                Ok(cells) => cells,
+                Err(e) => {
+                    self.next = self.range.height();
+                    return Some(Err(e));
+                }
+            };
             if cells.iter().all(Cell::is_empty) {
                 continue;
             }
