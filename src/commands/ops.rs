@@ -111,18 +111,7 @@ pub async fn retry(g: &Global, args: RetryArgs) -> anyhow::Result<Exit> {
     }
     journal.requeue(&batch.id, &requeue)?;
     eprintln!("{} rows queued as new attempts", requeue.len());
-    Drive {
-        journal: &journal,
-        providers: &|_| Ok(provider.clone()),
-        args: &args.engine,
-        default_rate: DEFAULT_RATE,
-        report_path: None,
-        create: true,
-        check_balance: false,
-        json: g.json,
-    }
-    .batches(&[batch])
-    .await
+    pay(g, &journal, batch, &provider, &args.engine).await
 }
 
 /// The row re-validated against today's rules, as the next attempt with the next order id
@@ -261,10 +250,21 @@ pub async fn settle(g: &Global, args: SettleArgs) -> anyhow::Result<Exit> {
     }
     let settings = Settings::load(g.config.as_deref())?;
     let provider = settings.provider(batch.provider)?;
+    pay(g, &journal, batch, &provider, &args.engine).await
+}
+
+/// Pays the batch's queued rows like `run` (its report and summary included).
+async fn pay(
+    g: &Global,
+    journal: &Arc<Journal>,
+    batch: Batch,
+    provider: &crate::config::ProviderConfig,
+    engine: &crate::cli::EngineArgs,
+) -> anyhow::Result<Exit> {
     Drive {
-        journal: &journal,
+        journal,
         providers: &|_| Ok(provider.clone()),
-        args: &args.engine,
+        args: engine,
         default_rate: DEFAULT_RATE,
         report_path: None,
         create: true,

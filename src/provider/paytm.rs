@@ -162,16 +162,7 @@ impl Envelope {
 
 /// Parses a body as a Paytm envelope; anything else is an error describing the body.
 pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|_| {
-        format!(
-            "answer is not JSON ({} bytes): {}",
-            body.len(),
-            super::transport::excerpt(body)
-        )
-    })?;
-    let Value::Object(mut map) = value else {
-        return Err("answer is JSON but not an object".into());
-    };
+    let mut map = super::transport::json_object(body)?;
     let text = |map: &Map<String, Value>, key: &str| match map.get(key) {
         Some(Value::String(s)) => s.trim().to_string(),
         _ => String::new(),

@@ -222,16 +222,7 @@ impl Envelope {
 
 /// Parses a body as PayU's envelope; anything else is an error describing the body.
 pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|_| {
-        format!(
-            "answer is not JSON ({} bytes): {}",
-            body.len(),
-            super::transport::excerpt(body)
-        )
-    })?;
-    let Value::Object(mut map) = value else {
-        return Err("answer is JSON but not an object".into());
-    };
+    let mut map = super::transport::json_object(body)?;
     let ok = match map.get("status") {
         Some(Value::Number(n)) if n.as_u64() == Some(0) => true,
         Some(Value::Number(n)) if n.as_u64() == Some(1) => false,

@@ -166,6 +166,21 @@ pub fn requests_sent() -> bool {
     SENT.load(Ordering::Relaxed)
 }
 
+/// A body as a JSON object (every provider envelope is one); otherwise what it was.
+pub(crate) fn json_object(
+    body: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_slice(body) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err("answer is JSON but not an object".into()),
+        Err(_) => Err(format!(
+            "answer is not JSON ({} bytes): {}",
+            body.len(),
+            excerpt(body)
+        )),
+    }
+}
+
 /// A request: method, path (with any query) under the provider's base URL, headers, body.
 pub struct Request<'a> {
     pub method: Method,
