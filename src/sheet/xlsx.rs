@@ -353,6 +353,9 @@ struct Assembly<'a> {
     /// The header's width, once the header is read.
     width: Option<usize>,
     row: Option<u32>,
+    /// The column of the row's last cell: a valid worksheet lists a row's cells left to
+    /// right, each once.
+    last_col: Option<usize>,
     cells: Vec<Cell>,
     /// Text bytes in `cells`.
     bytes: usize,
@@ -365,6 +368,7 @@ impl<'a> Assembly<'a> {
             origin_col,
             width: None,
             row: None,
+            last_col: None,
             cells: Vec::new(),
             bytes: 0,
         }
@@ -397,6 +401,9 @@ impl<'a> Assembly<'a> {
             Some(prev) if r > prev => self.finish(),
             _ => None,
         };
+        if finished.is_some() || self.row != Some(r) {
+            self.last_col = None;
+        }
         self.row = Some(r);
         let Some(col) = c.checked_sub(self.origin_col).map(|c| c as usize) else {
             return Err(self.malformed(format!(
@@ -405,6 +412,16 @@ impl<'a> Assembly<'a> {
                 column_letters(self.origin_col)
             )));
         };
+        // A cell at or left of the previous one would silently replace a value (a column
+        // reference too long for calamine's arithmetic wraps around to a small one).
+        if self.last_col.is_some_and(|last| col <= last) {
+            return Err(self.malformed(format!(
+                "cell {reference} repeats or precedes an earlier cell of row {}; the workbook is \
+                 damaged: open it in Excel and save it again",
+                u64::from(r) + 1
+            )));
+        }
+        self.last_col = Some(col);
         let cell = to_cell(&Data::from(value.clone()));
         if cell.is_empty() {
             return Ok(finished);
@@ -672,6 +689,27 @@ mod tests {
     use super::*;
     use crate::sheet;
     use rust_xlsxwriter::{Format, Formula, Workbook as XlsxWriter};
+
+    #[test]
+    fn a_cell_that_would_replace_one_of_its_row_is_refused() {
+        let path = Path::new("pay.xlsx");
+        let mut rows = Assembly::new(path, 0);
+        let one = DataRef::Float(1.0);
+        assert!(rows.add((0, 0), &one).unwrap().is_none());
+        assert!(rows.add((0, 1), &one).unwrap().is_none());
+        let Err(again) = rows.add((0, 1), &DataRef::Float(99.0)) else {
+            panic!("a second B1 was taken");
+        };
+        let again = again.to_string();
+        assert!(again.contains("cell B1 repeats or precedes"), "{again}");
+        let mut rows = Assembly::new(path, 0);
+        rows.add((0, 3), &one).unwrap();
+        assert!(rows.add((0, 2), &one).is_err(), "left of the previous cell");
+        // A new row starts from its left edge again.
+        let mut rows = Assembly::new(path, 0);
+        rows.add((0, 3), &one).unwrap();
+        assert!(rows.add((1, 0), &one).is_ok());
+    }
 
     fn save(dir: &tempfile::TempDir, name: &str, mut wb: XlsxWriter) -> PathBuf {
         let path = dir.path().join(name);
