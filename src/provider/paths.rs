@@ -55,13 +55,20 @@ impl Paths {
     /// the rest of the run (`Some(true)` the first time, so the caller warns once). A proven
     /// one keeps serving (`None`): the answer is about this one order id.
     pub(crate) fn missing(&self, path: &'static str) -> Option<bool> {
-        match self.state(path) {
-            State::Unproven => {
-                self.set(path, State::Disabled);
+        // One lock for the test and the change: of requests meeting the 404 together,
+        // exactly one is the first.
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        match known.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, State::Proven)) => None,
+            Some((_, State::Disabled)) => Some(false),
+            Some((_, state)) => {
+                *state = State::Disabled;
                 Some(true)
             }
-            State::Disabled => Some(false),
-            State::Proven => None,
+            None => {
+                known.push((path, State::Disabled));
+                Some(true)
+            }
         }
     }
 
@@ -106,5 +113,23 @@ mod tests {
         paths.prove("details");
         assert_eq!(paths.missing("details"), None);
         assert!(!paths.disabled("details"));
+    }
+
+    #[test]
+    fn of_many_requests_meeting_a_missing_path_at_once_one_is_first() {
+        let paths = std::sync::Arc::new(Paths::default());
+        let firsts: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    let paths = std::sync::Arc::clone(&paths);
+                    s.spawn(move || paths.missing("details") == Some(true))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap() as usize)
+                .sum()
+        });
+        assert_eq!(firsts, 1);
     }
 }
