@@ -64,10 +64,7 @@ async fn p1_journal_reports_and_exports_are_owner_only_under_umask_022() {
     std::fs::write(&target, "keep me").unwrap();
     let export = path(&dir, "events.csv");
     std::os::unix::fs::symlink(&target, &export).unwrap();
-    let batch: String = rusqlite::Connection::open(&journal)
-        .unwrap()
-        .query_row("SELECT id FROM batches", [], |r| r.get(0))
-        .unwrap();
+    let batch = batch_id(&journal);
     let mut events = payrun(&sb, &journal);
     events.args(["events", &batch, "--out"]).arg(&export);
     let out = output(under_umask(&events)).await;

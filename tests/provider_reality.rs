@@ -161,10 +161,7 @@ async fn rows_needing_attention_are_shown_and_settled_only_with_confirmation() {
     settled(&dir, &sb, 6, &out);
     needs_attention(&journal, 2);
     needs_attention(&journal, 3);
-    let batch: String = rusqlite::Connection::open(&journal)
-        .unwrap()
-        .query_row("SELECT id FROM batches", [], |r| r.get(0))
-        .unwrap();
+    let batch = batch_id(&journal);
 
     let status = output({
         let mut cmd = payrun(&sb, &journal);

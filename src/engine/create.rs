@@ -189,17 +189,7 @@ impl<P: Provider> Engine<P> {
         attempt: &crate::journal::Attempt,
         message: &str,
     ) -> Result<(), JournalError> {
-        self.recorder
-            .record(
-                attempt.id,
-                &Update {
-                    state: Some(RowState::Queued),
-                    message: Some(message),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        self.progress.moved(RowState::Sending, RowState::Queued);
-        Ok(())
+        self.set_state(attempt, RowState::Queued, None, message)
+            .await
     }
 }

@@ -586,55 +586,36 @@ impl Journal {
                     provider_status, provider_message, attention FROM attempts {tail}"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let raw = stmt
+        let raw: Vec<(Attempt, String)> = stmt
             .query_map(args, |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, u32>(5)?,
-                    r.get::<_, u32>(6)?,
-                    r.get::<_, Option<i64>>(7)?,
-                    r.get::<_, Option<String>>(8)?,
-                    r.get::<_, Option<String>>(9)?,
-                    r.get::<_, Option<String>>(10)?,
-                ))
+                let attempt = Attempt {
+                    id: r.get(0)?,
+                    row_no: r.get::<_, i64>(1)? as u64,
+                    order_id: r.get(2)?,
+                    state: RowState::Invalid,
+                    link_id: r.get(4)?,
+                    polls: r.get(5)?,
+                    requests: r.get(6)?,
+                    expires_at: r.get(7)?,
+                    provider_status: r.get(8)?,
+                    message: r.get(9)?,
+                    attention: r
+                        .get::<_, Option<String>>(10)?
+                        .as_deref()
+                        .and_then(Attention::parse),
+                };
+                Ok((attempt, r.get(3)?))
             })
             .map_err(|e| self.err(e))?
-            .collect::<std::result::Result<Vec<_>, _>>()
+            .collect::<std::result::Result<_, _>>()
             .map_err(|e| self.err(e))?;
         raw.into_iter()
-            .map(
-                |(
-                    id,
-                    row_no,
-                    order_id,
-                    state,
-                    link_id,
-                    polls,
-                    requests,
-                    expires_at,
-                    provider_status,
-                    message,
-                    attention,
-                )| {
-                    Ok(Attempt {
-                        id,
-                        row_no: row_no as u64,
-                        state: state.parse().map_err(|m: String| self.corrupt(m))?,
-                        order_id,
-                        link_id,
-                        polls,
-                        requests,
-                        expires_at,
-                        provider_status,
-                        message,
-                        attention: attention.as_deref().and_then(Attention::parse),
-                    })
-                },
-            )
+            .map(|(attempt, state)| {
+                Ok(Attempt {
+                    state: state.parse().map_err(|m: String| self.corrupt(m))?,
+                    ..attempt
+                })
+            })
             .collect()
     }
 

@@ -210,6 +210,14 @@ pub fn assert_exactly_once(journal: &Path, sandbox: &Sandbox, expected_rows: usi
     }
 }
 
+/// The id of the journal's only batch.
+pub fn batch_id(journal: &Path) -> String {
+    rusqlite::Connection::open(journal)
+        .unwrap()
+        .query_row("SELECT id FROM batches", [], |r| r.get(0))
+        .unwrap()
+}
+
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
