@@ -8,9 +8,10 @@
 //! `cargo bench --bench engine -- [create|ceiling|poll] [ROWS] [RATE]`
 //! (defaults: all three; 20000 rows; 200/s).
 
-use payrun::engine::{Engine, EngineOptions, Pacer, Rate};
+use payrun::engine::{Engine, EngineOptions};
 use payrun::journal::{now_rfc3339, Batch, ImportRow, Journal, RowState};
 use payrun::money::Amount;
+use payrun::pacer::{Pacer, Rate};
 use payrun::payout::{Notify, PayoutRow, ProviderKind};
 use payrun::progress::Progress;
 use payrun::provider::checksum;

@@ -1,8 +1,8 @@
 //! Command-line definitions (clap) and nothing else. Credentials are never flags: they come
 //! from the environment or the `--config` file.
 
-use crate::engine::Rate;
 use crate::journal::{RowSet, RowState};
+use crate::pacer::Rate;
 use crate::payout::ProviderKind;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;

@@ -5,6 +5,7 @@
 use crate::payout::ProviderKind;
 use crate::provider::paytm::{PaytmConfig, STAGING_URL};
 use crate::provider::payu::{self, Credentials, PayuConfig};
+use crate::provider::ProviderConfig;
 use crate::validate::{ColumnMap, Field};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,13 +60,6 @@ pub enum ConfigError {
     },
     #[error("config file {path}: [columns] maps '{header}' to no known field; use one of: name, phone, email, amount, order_id, expiry, notify, comments")]
     BadColumn { path: PathBuf, header: String },
-}
-
-/// The settings of one provider account.
-#[derive(Debug, Clone)]
-pub enum ProviderConfig {
-    Paytm(PaytmConfig),
-    Payu(PayuConfig),
 }
 
 /// Settings as key -> value, from the file (if any) overlaid by the environment, and the

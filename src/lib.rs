@@ -12,6 +12,7 @@ pub mod crashpoint;
 pub mod engine;
 pub mod journal;
 pub mod money;
+pub mod pacer;
 pub mod payout;
 pub mod progress;
 pub mod provider;

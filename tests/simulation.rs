@@ -7,9 +7,10 @@
 //! `PAYRUN_SIM_SEEDS=N` sets how many seeds run (default 2000); `PAYRUN_SIM_SEED=S` replays
 //! one. A failure prints its seed.
 
-use payrun::engine::{Engine, EngineOptions, Outcome, Pacer, Rate};
+use payrun::engine::{Engine, EngineOptions, Outcome};
 use payrun::journal::{now_rfc3339, Attention, Batch, ImportRow, Journal, RowState};
 use payrun::money::Amount;
+use payrun::pacer::{Pacer, Rate};
 use payrun::payout::{Notify, PayoutRow, ProviderKind};
 use payrun::progress::Progress;
 use payrun::provider::paytm::{PaytmClient, PaytmConfig};

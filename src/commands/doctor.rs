@@ -8,12 +8,13 @@
 
 use super::{intake, Exit, Global};
 use crate::cli::{DoctorArgs, SheetArgs};
-use crate::config::{self, ProviderConfig, Settings, Source};
+use crate::config::{self, Settings, Source};
 use crate::money::Amount;
 use crate::payout::ProviderKind;
 use crate::provider::paytm::{self, PaytmClient, PaytmConfig};
 use crate::provider::payu::{self, PayuClient, PayuConfig};
 use crate::provider::transport::Probe;
+use crate::provider::ProviderConfig;
 use serde::Serialize;
 use std::path::Path;
 

@@ -9,12 +9,14 @@ use super::{default_report_path, Exit, Global};
 use crate::cli::{EventsArgs, RetryArgs, RowsArgs, SettleArgs, SettleOutcome};
 use crate::config::Settings;
 pub use crate::engine::Operation;
-use crate::engine::{Engine, EngineOptions, Outcome, Pacer, Rate};
+use crate::engine::{Engine, EngineOptions, Outcome};
 use crate::journal::{Batch, Journal, Latest, Requeue, RowState, Update};
 use crate::money::Amount;
+use crate::pacer::{Pacer, Rate};
+use crate::payout::LinkState;
 use crate::payout::{PayoutRow, ProviderKind};
 use crate::progress::Progress;
-use crate::provider::{Client, LinkState, Lookup, Provider};
+use crate::provider::{Client, Lookup, Provider};
 use crate::report;
 use crate::sheet::{Cell, RawRow};
 use crate::validate::{today_ist, ColumnMap, Columns, Rules, Validator, MAX_ORDER_ID};
@@ -258,7 +260,7 @@ async fn pay(
     g: &Global,
     journal: &Arc<Journal>,
     batch: Batch,
-    provider: &crate::config::ProviderConfig,
+    provider: &crate::provider::ProviderConfig,
     engine: &crate::cli::EngineArgs,
 ) -> anyhow::Result<Exit> {
     Drive {

@@ -3,15 +3,17 @@
 
 use super::{default_report_path, intake, Exit, Global};
 use crate::cli::{EngineArgs, PollArgs, RunArgs};
-use crate::config::{ProviderConfig, Settings};
+use crate::config::Settings;
 use crate::crashpoint;
-use crate::engine::{Engine, EngineOptions, Outcome, Pacer, Rate};
+use crate::engine::{Engine, EngineOptions, Outcome};
 use crate::journal::{Batch, Journal, JournalLock, RowState};
+use crate::pacer::{Pacer, Rate};
 use crate::payout::ProviderKind;
 use crate::progress::Progress;
 use crate::provider::paytm::PaytmConfig;
 use crate::provider::payu::{Credentials, PayuConfig};
 use crate::provider::Client;
+use crate::provider::ProviderConfig;
 use crate::report;
 use crate::sandbox::{
     Sandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_PAYU_CLIENT_ID,

@@ -4,17 +4,17 @@
 
 mod create;
 mod operate;
-mod pacer;
 mod poll;
 mod reconcile;
 mod recorder;
 
+use crate::pacer::{backoff, Pacer};
 pub use operate::Operation;
-pub use pacer::{backoff, Pacer, Rate};
 
 use crate::journal::{now_ms, Attempt, Journal, JournalError, RowState, Update};
+use crate::payout::LinkInfo;
 use crate::progress::Progress;
-use crate::provider::{LinkInfo, Lookup, Provider, ProviderError};
+use crate::provider::{Lookup, Provider, ProviderError};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::future::Future;

@@ -3,7 +3,8 @@
 
 use super::{Engine, EngineError};
 use crate::journal::{Attempt, Attention, JournalError, RowState, Update};
-use crate::provider::{LinkState, Lookup, Provider, ProviderError};
+use crate::payout::LinkState;
+use crate::provider::{Lookup, Provider, ProviderError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;

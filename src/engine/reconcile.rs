@@ -293,12 +293,14 @@ impl<P: Provider> Engine<P> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Engine, EngineOptions, Pacer, Rate};
+    use super::super::{Engine, EngineOptions};
     use crate::journal::{now_rfc3339, Attention, Batch, ImportRow, Journal, RowState};
+    use crate::pacer::{Pacer, Rate};
+    use crate::payout::{LinkInfo, LinkState};
     use crate::payout::{PayoutRow, ProviderKind};
     use crate::progress::Progress;
     use crate::provider::testing::row;
-    use crate::provider::{LinkInfo, LinkState, Lookup, Provider, ProviderError};
+    use crate::provider::{Lookup, Provider, ProviderError};
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
     use std::time::Duration;

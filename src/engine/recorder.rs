@@ -6,7 +6,7 @@
 //! the still-`sending` row.)
 
 use crate::journal::{Attention, Journal, JournalError, RowState, Update};
-use crate::provider::LinkInfo;
+use crate::payout::LinkInfo;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 

@@ -12,8 +12,7 @@ pub use lock::{JournalLock, LockError};
 pub use ops::{Event, Latest, Requeue, RowSet};
 pub use state::{Attention, RowState};
 
-use crate::payout::{PayoutRow, ProviderKind};
-use crate::provider::LinkInfo;
+use crate::payout::{LinkInfo, PayoutRow, ProviderKind};
 use rusqlite::{params, Connection, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -849,8 +848,8 @@ fn insert_event(
 mod tests {
     use super::*;
     use crate::money::Amount;
+    use crate::payout::LinkState;
     use crate::payout::Notify;
-    use crate::provider::LinkState;
 
     fn payout(row_no: u64, paise: i64) -> PayoutRow {
         PayoutRow {

@@ -1,7 +1,7 @@
 //! Row states (DESIGN.md "Row states"), which of them are terminal, and why a row can need
 //! a person.
 
-use crate::provider::LinkState;
+use crate::payout::LinkState;
 use std::fmt;
 use std::str::FromStr;
 

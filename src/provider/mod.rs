@@ -7,38 +7,21 @@ pub mod paytm;
 pub mod payu;
 pub mod transport;
 
-use crate::config::ProviderConfig;
-use crate::engine::Pacer;
-use crate::payout::PayoutRow;
+use crate::pacer::Pacer;
+use crate::payout::{LinkInfo, PayoutRow};
 use paytm::PaytmClient;
+pub use paytm::PaytmConfig;
 use payu::PayuClient;
+pub use payu::PayuConfig;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Where a payout link stands, in payrun's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LinkState {
-    /// Created and not yet settled (including provider statuses payrun does not know).
-    Open,
-    Paid,
-    Failed,
-    Cancelled,
-    Expired,
-}
-
-/// What the provider says about one link.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkInfo {
-    pub state: LinkState,
-    pub link_id: Option<String>,
-    pub link_url: Option<String>,
-    /// The provider's own status name (`PENDING`, `SUCCESS`, ...), kept for the report.
-    pub provider_status: Option<String>,
-    pub code: Option<String>,
-    pub message: Option<String>,
-    /// When the link expires (Unix milliseconds), when the provider says.
-    pub expires_at: Option<i64>,
+/// The settings of one provider account.
+#[derive(Debug, Clone)]
+pub enum ProviderConfig {
+    Paytm(PaytmConfig),
+    Payu(PayuConfig),
 }
 
 /// Result of a status lookup. A refusal (a failure code, an HTTP 404, a success without a
@@ -277,8 +260,9 @@ mod tests {
 /// Fixtures shared by the provider and simulator tests.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::{LinkInfo, Lookup};
+    use super::Lookup;
     use crate::money::Amount;
+    use crate::payout::LinkInfo;
     use crate::payout::{Notify, PayoutRow};
 
     /// A valid row paying `paise` under `order_id`.

@@ -16,8 +16,9 @@
 use super::checksum;
 use super::paths::Paths;
 use super::transport::{Method, Probe, Request, Transport};
-use super::{retryable, LinkInfo, LinkState, Lookup, Provider, ProviderError};
+use super::{retryable, Lookup, Provider, ProviderError};
 use crate::payout::PayoutRow;
+use crate::payout::{LinkInfo, LinkState};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;

@@ -23,9 +23,10 @@
 
 use super::paths::Paths;
 use super::transport::{Method, Probe, Request, Sent, Transport};
-use super::{retryable, LinkInfo, LinkState, Lookup, Provider, ProviderError};
-use crate::engine::Pacer;
+use super::{retryable, Lookup, Provider, ProviderError};
+use crate::pacer::Pacer;
 use crate::payout::PayoutRow;
+use crate::payout::{LinkInfo, LinkState};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;

@@ -566,10 +566,11 @@ fn not_active(phase: Phase) -> Refusal {
 mod tests {
     use super::super::{Sandbox, SandboxConfig};
     use super::*;
+    use crate::payout::LinkState;
     use crate::payout::Notify;
     use crate::provider::paytm::{PaytmClient, PaytmConfig};
     use crate::provider::testing::{found, row};
-    use crate::provider::{LinkState, Lookup, Provider, ProviderError};
+    use crate::provider::{Lookup, Provider, ProviderError};
     use std::time::Duration;
 
     fn client_with(sb: &Sandbox, mid: &str, key: &str) -> PaytmClient {
@@ -690,7 +691,7 @@ mod tests {
     async fn invalid_fields_are_rejected_with_paytm_codes() {
         let sb = Sandbox::local(SandboxConfig::idle()).await;
         let paytm = client(&sb);
-        let rejected = |r: Result<crate::provider::LinkInfo, ProviderError>| match r {
+        let rejected = |r: Result<crate::payout::LinkInfo, ProviderError>| match r {
             Err(ProviderError::Rejected { code, .. }) => code,
             other => panic!("{other:?}"),
         };
@@ -849,7 +850,7 @@ mod tests {
         );
     }
 
-    async fn settle(paytm: &PaytmClient, order_id: &str) -> crate::provider::LinkInfo {
+    async fn settle(paytm: &PaytmClient, order_id: &str) -> crate::payout::LinkInfo {
         for _ in 0..100 {
             let info = found(paytm.status(order_id).await.unwrap());
             if info.state != LinkState::Open {

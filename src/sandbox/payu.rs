@@ -779,10 +779,11 @@ async fn extend(
 mod tests {
     use super::super::{InProcessSandbox, Sandbox, SandboxConfig};
     use super::*;
+    use crate::payout::{LinkInfo, LinkState};
     use crate::provider::payu::{Credentials, PayuClient, PayuConfig};
     use crate::provider::testing::{found, row};
     use crate::provider::transport::Transport;
-    use crate::provider::{LinkInfo, LinkState, Lookup, Provider, ProviderError};
+    use crate::provider::{Lookup, Provider, ProviderError};
     use crate::sandbox::{SANDBOX_PAYU_PASSWORD, SANDBOX_PAYU_USERNAME};
 
     type JoinHandle = tokio::task::JoinHandle<Result<(), ProviderError>>;

@@ -2,6 +2,10 @@
 //! (phone as 10 digits, amount in paise, order id checked). Produced by `validate`,
 //! stored by `journal`, sent by `provider`.
 
+mod link;
+
+pub use link::{LinkInfo, LinkState};
+
 use crate::money::Amount;
 use serde::{Deserialize, Serialize};
 
