@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod crashpoint;
 pub mod engine;
+pub mod ist;
 pub mod journal;
 pub mod money;
 pub mod pacer;

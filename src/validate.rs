@@ -8,6 +8,7 @@
 //! Every issue names the row (as Excel shows it), the column (as the file spells it), the value
 //! and what to do. A row's issues are all collected; checking stops at nothing.
 
+use crate::ist;
 use crate::money::{excel_decimal, Amount, AmountError};
 use crate::payout::{Notify, PayoutRow, ProviderKind};
 use crate::sheet::{date_from_serial, escape_for_terminal, shown_value, Cell, RawRow};
@@ -528,13 +529,6 @@ pub fn batch_key(sheet_sha256: &str, provider: ProviderKind) -> String {
     hex::encode(&digest[..8])
 }
 
-/// Today's date in India (UTC+05:30), the date Paytm checks expiry against.
-pub fn today_ist() -> Date {
-    time::OffsetDateTime::now_utc()
-        .to_offset(time::macros::offset!(+5:30))
-        .date()
-}
-
 /// A control character (U+0000 to U+001F, or DEL) in a field payrun reads: nobody types
 /// one on purpose, and it would reach the provider, the SMS and the report. Tabs and line
 /// breaks are refused too: names, references and comments are one line of text.
@@ -848,7 +842,7 @@ fn bad_notify(value: &str) -> Problem {
 
 // ---- expiry ---------------------------------------------------------------------------------
 
-fn expiry(cell: &Cell, today: Date, policy: &Policy) -> Result<Option<String>, Problem> {
+fn expiry(cell: &Cell, today: Date, policy: &Policy) -> Result<Option<Date>, Problem> {
     let date = match cell {
         Cell::Empty => return Ok(None),
         Cell::Text(t) => parse_date_text(t),
@@ -882,19 +876,15 @@ fn expiry(cell: &Cell, today: Date, policy: &Policy) -> Result<Option<String>, P
             },
             format!(
                 "expiry {} {when} ({} in India); {} accepts {} to {}, or leave it empty",
-                iso(date),
-                iso(today),
+                ist::iso(date),
+                ist::iso(today),
                 policy.provider,
-                iso(first),
-                iso(last)
+                ist::iso(first),
+                ist::iso(last)
             ),
         ));
     }
-    Ok(Some(iso(date)))
-}
-
-fn iso(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    Ok(Some(date))
 }
 
 /// `YYYY-MM-DD` (or `YYYY/MM/DD`), or Indian day-first `DD/MM/YYYY` / `DD-MM-YYYY`. A time
@@ -1240,7 +1230,7 @@ mod tests {
                 phone: Some("9876543210".into()),
                 email: Some("Asha.Rao@Example.com".into()),
                 amount: Amount::from_paise(150_050),
-                expiry: Some("2026-03-20".into()),
+                expiry: ist::parse_iso("2026-03-20"),
                 notify: Notify {
                     sms: true,
                     email: true
@@ -1317,11 +1307,8 @@ mod tests {
         let mut later = good();
         later[5] = t("2026-04-10");
         assert_eq!(
-            check(&mut v, 4, later.clone())
-                .expect("payu")
-                .expiry
-                .as_deref(),
-            Some("2026-04-10")
+            check(&mut v, 4, later.clone()).expect("payu").expiry,
+            ist::parse_iso("2026-04-10")
         );
         assert_eq!(issue(later).1, "expiry.too_far");
     }
@@ -1341,13 +1328,6 @@ mod tests {
             key,
             batch_key("0e239bf51b337561c0f5ba0191a0984b", ProviderKind::Paytm)
         );
-    }
-
-    #[test]
-    fn today_ist_is_near_utc_today() {
-        let utc = time::OffsetDateTime::now_utc().date();
-        let ist = today_ist();
-        assert!(ist == utc || Some(ist) == utc.next_day(), "{ist} vs {utc}");
     }
 
     // ---- amount ----
@@ -1599,18 +1579,18 @@ mod tests {
             ("2026-03-20 00:00:00", "2026-03-20"),
         ] {
             assert_eq!(
-                ok(with(5, t(written))).expiry.as_deref(),
-                Some(want),
+                ok(with(5, t(written))).expiry,
+                ist::parse_iso(want),
                 "{written}"
             );
         }
         assert_eq!(
-            ok(with(5, Cell::Date(46100.0))).expiry.as_deref(),
-            Some("2026-03-19")
+            ok(with(5, Cell::Date(46100.0))).expiry,
+            ist::parse_iso("2026-03-19")
         );
         assert_eq!(
-            ok(with(5, Cell::Date(46100.75))).expiry.as_deref(),
-            Some("2026-03-19")
+            ok(with(5, Cell::Date(46100.75))).expiry,
+            ist::parse_iso("2026-03-19")
         );
 
         let cases = [
@@ -1890,8 +1870,8 @@ mod tests {
         assert_eq!(only(1), (4, "Phone".into(), "phone.numeric_cell"));
         assert_eq!(only(2), (5, "Amount".into(), "amount.precision"));
         assert_eq!(
-            results[3].as_ref().map(|r| r.expiry.clone()).ok(),
-            Some(Some("2026-03-19".into()))
+            results[3].as_ref().map(|r| r.expiry).ok(),
+            Some(ist::parse_iso("2026-03-19"))
         );
         assert_eq!(only(4), (7, "Expiry".into(), "expiry.too_far"));
         assert_eq!(only(5), (8, "Amount".into(), "cell.excel_error"));

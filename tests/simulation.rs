@@ -782,13 +782,13 @@ fn a_link_never_settled_by_the_provider_is_expired_after_its_grace() {
             expire_after: Duration::from_secs(90 * 86_400),
             ..SandboxConfig::fast()
         });
-        let today = payrun::validate::today_ist();
+        let today = payrun::ist::today();
         let mut rng = StdRng::seed_from_u64(7);
         let rows: Vec<PayoutRow> = [1, 9]
             .iter()
             .enumerate()
             .map(|(i, days)| PayoutRow {
-                expiry: Some((today + time::Duration::days(*days)).to_string()),
+                expiry: Some(today + time::Duration::days(*days)),
                 ..payout(i as u64, &mut rng)
             })
             .collect();

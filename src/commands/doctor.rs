@@ -398,9 +398,7 @@ async fn payu_checks(config: PayuConfig, list: &mut Checklist) -> Funds {
     list.pass("token", format!("issued by {token_url}"));
     payu_lookups(&client, list).await;
     let link_id = random_id();
-    let tomorrow = crate::validate::today_ist()
-        .next_day()
-        .unwrap_or(time::Date::MAX);
+    let tomorrow = crate::ist::today().next_day().unwrap_or(time::Date::MAX);
     let probed = payu::Probed::Extend(&link_id, tomorrow);
     match client.probe(probed).await {
         Ok(probe) => {

@@ -8,7 +8,7 @@ use crate::money::Amount;
 use crate::payout::PayoutRow;
 use crate::sheet::{self, shown_value, Cell, Sheet, SheetError};
 use crate::validate::{
-    batch_key, derived_order_id, today_ist, ColumnError, Columns, Field, RowIssue, Rules, Validator,
+    batch_key, derived_order_id, ColumnError, Columns, Field, RowIssue, Rules, Validator,
 };
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -259,7 +259,7 @@ fn stream(
         columns,
         Rules {
             provider: args.provider,
-            today: today_ist(),
+            today: crate::ist::today(),
             default_comment: args.comment.clone(),
             batch_key: batch_id.clone(),
         },

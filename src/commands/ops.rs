@@ -19,7 +19,7 @@ use crate::progress::Progress;
 use crate::provider::{Client, Lookup, Provider};
 use crate::report;
 use crate::sheet::{Cell, RawRow};
-use crate::validate::{today_ist, ColumnMap, Columns, Rules, Validator, MAX_ORDER_ID};
+use crate::validate::{ColumnMap, Columns, Rules, Validator, MAX_ORDER_ID};
 use anyhow::Context;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -133,7 +133,7 @@ fn next_attempt(batch: &Batch, map: &ColumnMap, latest: &Latest) -> Result<Reque
         columns,
         Rules {
             provider: batch.provider,
-            today: today_ist(),
+            today: crate::ist::today(),
             default_comment: Some(latest.payout.comments.clone()),
             batch_key: batch.id.clone(),
         },

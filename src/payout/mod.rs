@@ -78,8 +78,72 @@ pub struct PayoutRow {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub amount: Amount,
-    /// Link expiry date (`YYYY-MM-DD`), if the sheet gives one.
-    pub expiry: Option<String>,
+    /// The date in India the link expires at the end of, if the sheet gives one. Stored as
+    /// `YYYY-MM-DD`; anything else in a journal is refused when it is read.
+    #[serde(with = "iso_date")]
+    pub expiry: Option<time::Date>,
     pub notify: Notify,
     pub comments: String,
+}
+
+/// `Option<Date>` as `"YYYY-MM-DD"` or `null`.
+mod iso_date {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use time::Date;
+
+    pub fn serialize<S: Serializer>(date: &Option<Date>, to: S) -> Result<S::Ok, S::Error> {
+        match date {
+            Some(d) => to.serialize_str(&crate::ist::iso(*d)),
+            None => to.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Date>, D::Error> {
+        match Option::<String>::deserialize(from)? {
+            None => Ok(None),
+            Some(text) => crate::ist::parse_iso(&text).map(Some).ok_or_else(|| {
+                D::Error::custom(format!("expiry '{text}' is not a YYYY-MM-DD date"))
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(expiry: Option<time::Date>) -> PayoutRow {
+        PayoutRow {
+            row_no: 2,
+            order_id: "A1".into(),
+            name: None,
+            phone: Some("9876543210".into()),
+            email: None,
+            amount: Amount::from_paise(100),
+            expiry,
+            notify: Notify::default(),
+            comments: String::new(),
+        }
+    }
+
+    #[test]
+    fn expiry_is_stored_as_an_iso_date_and_a_bad_one_is_refused() {
+        let date = time::Date::from_calendar_date(2026, time::Month::March, 20).unwrap();
+        let text = serde_json::to_string(&row(Some(date))).unwrap();
+        assert!(text.contains(r#""expiry":"2026-03-20""#), "{text}");
+        assert_eq!(
+            serde_json::from_str::<PayoutRow>(&text).unwrap(),
+            row(Some(date))
+        );
+        let none = serde_json::to_string(&row(None)).unwrap();
+        assert_eq!(serde_json::from_str::<PayoutRow>(&none).unwrap(), row(None));
+        let bad = text.replace("2026-03-20", "20/03/2026");
+        let err = serde_json::from_str::<PayoutRow>(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("expiry '20/03/2026' is not a YYYY-MM-DD date"),
+            "{err}"
+        );
+    }
 }

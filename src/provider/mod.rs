@@ -67,16 +67,6 @@ pub enum ProviderError {
     Fatal { code: String, message: String },
 }
 
-/// The end of `date` in India (23:59:59 IST) in Unix milliseconds: when a link dated
-/// `date` expires.
-pub(crate) fn end_of_day_ist_ms(date: time::Date) -> i64 {
-    date.with_hms(23, 59, 59)
-        .expect("a valid time")
-        .assume_offset(time::macros::offset!(+5:30))
-        .unix_timestamp()
-        * 1000
-}
-
 /// Whether a link whose provider status is `provider_status` may have paid without the
 /// provider being able to say so (PayU status v1's "details filled").
 pub fn outcome_unknown(provider_status: &str) -> bool {

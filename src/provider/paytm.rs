@@ -17,6 +17,7 @@ use super::checksum;
 use super::paths::Paths;
 use super::transport::{Method, Probe, Request, Transport};
 use super::{retryable, Lookup, Provider, ProviderError};
+use crate::ist;
 use crate::payout::PayoutRow;
 use crate::payout::{LinkInfo, LinkState};
 use serde::Serialize;
@@ -377,14 +378,8 @@ fn link_info(env: &Envelope) -> LinkInfo {
         message: Some(env.message.clone()).filter(|m| !m.is_empty()),
         expires_at: env
             .field("expiryDate")
-            .and_then(|d| {
-                time::Date::parse(
-                    &d,
-                    time::macros::format_description!("[year]-[month]-[day]"),
-                )
-                .ok()
-            })
-            .map(super::end_of_day_ist_ms),
+            .and_then(|d| ist::parse_iso(&d))
+            .map(ist::end_of_day_ms),
     }
 }
 
@@ -403,7 +398,7 @@ struct CreateBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     beneficiary_email: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    expiry_date: Option<&'a str>,
+    expiry_date: Option<String>,
     notify_mode: Vec<&'static str>,
     comments: &'a str,
 }
@@ -552,7 +547,7 @@ impl Provider for PaytmClient {
             beneficiary_name: row.name.as_deref(),
             beneficiary_phone_no: row.phone.as_deref(),
             beneficiary_email: row.email.as_deref(),
-            expiry_date: row.expiry.as_deref(),
+            expiry_date: row.expiry.map(ist::iso),
             notify_mode: row.notify.modes(),
             comments: &row.comments,
         };

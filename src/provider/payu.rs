@@ -527,11 +527,7 @@ fn parse_timestamp_ms(t: &str) -> Option<i64> {
 
 /// `yyyy-MM-dd'T'HH:mm:ss.000Z` for the last second of `date` in India, as PayU expects.
 pub fn expiry_timestamp(date: Date) -> String {
-    let end_ist = date
-        .with_hms(23, 59, 59)
-        .expect("a valid time")
-        .assume_offset(time::macros::offset!(+5:30))
-        .to_offset(time::UtcOffset::UTC);
+    let end_ist = crate::ist::end_of_day(date).to_offset(time::UtcOffset::UTC);
     let format =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].000Z");
     end_ist.format(format).unwrap_or_default()
@@ -1040,13 +1036,7 @@ impl Provider for PayuClient {
             cust_mobile: row.phone.as_deref(),
             cust_email: row.email.as_deref(),
             description: &row.comments,
-            expiry_date: row
-                .expiry
-                .as_deref()
-                .and_then(|d| {
-                    Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
-                })
-                .map(expiry_timestamp),
+            expiry_date: row.expiry.map(expiry_timestamp),
             disable_approval_flow: self.config.disable_approval,
         };
         let bytes = serde_json::to_vec(&body).map_err(|e| ProviderError::Fatal {

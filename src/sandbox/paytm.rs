@@ -30,7 +30,7 @@ use axum::routing::post;
 use axum::{middleware, Json, Router};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-use time::{Date, OffsetDateTime};
+use time::Date;
 use tokio::time::Instant;
 
 const CREATE: &str = "/pls/api/v1/payout-link/create";
@@ -209,12 +209,6 @@ fn text<'a>(fields: &'a Fields, name: &str) -> Result<Option<&'a str>, Refusal> 
 
 fn required<'a>(fields: &'a Fields, name: &str) -> Result<&'a str, Refusal> {
     text(fields, name)?.ok_or_else(|| Refusal::new("PL_010", format!("{name} is mandatory")))
-}
-
-fn today_ist() -> Date {
-    OffsetDateTime::now_utc()
-        .to_offset(time::macros::offset!(+5:30))
-        .date()
 }
 
 /// A create request that passed validation.
@@ -443,7 +437,7 @@ async fn create(
     body: Bytes,
 ) -> Result<Response, Denied> {
     let fields = admit(&shared, CREATE, "orderId", &headers, &body)?;
-    let request = validate_create(&fields, today_ist())?;
+    let request = validate_create(&fields, crate::ist::today())?;
     let config = shared.config();
     let now = Instant::now();
     let result = {
@@ -719,7 +713,7 @@ mod tests {
             "PL_013"
         );
         let mut far = row("A6", 10_000);
-        far.expiry = Some("2999-01-01".into());
+        far.expiry = crate::ist::parse_iso("2999-01-01");
         assert_eq!(rejected(paytm.create(&far).await), "PL_021");
         assert!(sb.ledger().is_empty());
 

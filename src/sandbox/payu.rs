@@ -998,7 +998,7 @@ mod tests {
         bad_phone.phone = Some("12345".into());
         assert_eq!(code(payu.create(&bad_phone).await), "1105");
         let mut past = row("F5", 10_000);
-        past.expiry = Some("2020-01-01".into());
+        past.expiry = crate::ist::parse_iso("2020-01-01");
         assert_eq!(code(payu.create(&past).await), "1121");
         let mut blank = row("F6", 10_000);
         blank.comments = String::new();
@@ -1007,7 +1007,7 @@ mod tests {
         let mut email_only = row("F7", 10_000);
         email_only.phone = None;
         email_only.email = Some("asha@example.com".into());
-        email_only.expiry = Some("2099-01-01".into());
+        email_only.expiry = crate::ist::parse_iso("2099-01-01");
         payu.create(&email_only).await.unwrap();
         assert_eq!(sb.ledger()[0].phone, "");
     }
