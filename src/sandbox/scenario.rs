@@ -204,7 +204,8 @@ mod tests {
         assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
         let mean = draws.iter().sum::<f64>() / draws.len() as f64;
         assert!((mean - 0.5).abs() < 0.03, "{mean}");
-        assert_eq!(draw(7, "t", "O1", 0), draw(7, "t", "O1", 0));
+        // Pinned: a seed must replay the same faults in every build, not only within one.
+        assert_eq!(draw(7, "t", "O1", 0), 0.7187927558713195);
         assert_ne!(draw(7, "t", "O1", 0), draw(8, "t", "O1", 0));
         assert_ne!(draw(7, "t", "O1", 0), draw(7, "t", "O1", 1));
     }
