@@ -6,6 +6,8 @@ use clap::Parser;
 use payrun::cli::{Cli, LogFormat};
 use payrun::commands::{self, Exit};
 use std::process::ExitCode;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -13,13 +15,10 @@ fn main() -> ExitCode {
         .with_writer(|| payrun::redact::MaskedStderr)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PAYRUN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("payrun=info")),
-        );
+        .with_max_level(tracing::Level::TRACE);
     match cli.log_format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.finish().with(log_filter()).init(),
+        LogFormat::Json => logs.json().finish().with(log_filter()).init(),
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -40,4 +39,13 @@ fn main() -> ExitCode {
             Exit::Input.into()
         }
     }
+}
+
+/// `PAYRUN_LOG` as targets and levels (`debug`, `payrun=debug,reqwest=info`); payrun's own
+/// information lines otherwise.
+fn log_filter() -> Targets {
+    std::env::var("PAYRUN_LOG")
+        .ok()
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_target("payrun", tracing::Level::INFO))
 }
