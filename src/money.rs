@@ -122,6 +122,27 @@ impl Amount {
         let sign = if self.0 < 0 { "-" } else { "" };
         format!("{sign}{}.{:02}", self.0.abs() / 100, self.0.abs() % 100)
     }
+
+    /// As an Indian finance team reads it: the rupee sign and lakh/crore grouping, the last
+    /// three digits first, then pairs (`₹4,78,516.19`, `₹1,00,00,000.00`). For people only:
+    /// JSON, CSV and XLSX keep plain numbers.
+    pub fn to_indian(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let rupees = (self.0.unsigned_abs() / 100).to_string();
+        let (head, last3) = rupees.split_at(rupees.len().saturating_sub(3));
+        let mut grouped = String::new();
+        for (i, digit) in head.chars().enumerate() {
+            if i > 0 && (head.len() - i) % 2 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        if !head.is_empty() {
+            grouped.push(',');
+        }
+        grouped.push_str(last3);
+        format!("{sign}₹{grouped}.{:02}", self.0.unsigned_abs() % 100)
+    }
 }
 
 /// The decimal text Excel shows for a number: 15 significant digits, trailing zeros trimmed.
@@ -162,7 +183,8 @@ pub fn excel_decimal(value: f64) -> String {
 }
 
 impl fmt::Display for Amount {
-    /// Rupees with two decimals and Indian digit grouping is left to reports; this is plain.
+    /// Rupees with two decimals, no grouping: the form machines read ([`Amount::to_indian`]
+    /// is for people).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rupees_string())
     }
@@ -171,6 +193,23 @@ impl fmt::Display for Amount {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indian_grouping_puts_lakhs_and_crores_where_people_read_them() {
+        let rupees = |r: i64| Amount::from_paise(r * 100).to_indian();
+        assert_eq!(rupees(0), "₹0.00");
+        assert_eq!(rupees(1), "₹1.00");
+        assert_eq!(rupees(999), "₹999.00");
+        assert_eq!(rupees(1_000), "₹1,000.00");
+        assert_eq!(rupees(10_000), "₹10,000.00");
+        assert_eq!(rupees(100_000), "₹1,00,000.00");
+        assert_eq!(rupees(1_000_000), "₹10,00,000.00");
+        assert_eq!(rupees(10_000_000), "₹1,00,00,000.00");
+        assert_eq!(Amount::from_paise(47_851_619).to_indian(), "₹4,78,516.19");
+        assert_eq!(Amount::from_paise(5).to_indian(), "₹0.05");
+        assert_eq!(Amount::from_paise(-1_000_050).to_indian(), "-₹10,000.50");
+        assert_eq!(Amount::from_paise(i64::MIN).to_indian(), "-₹92,23,37,20,36,85,47,758.08");
+    }
 
     fn p(s: &str) -> Result<i64, AmountError> {
         Amount::parse(s).map(Amount::paise)
