@@ -18,8 +18,16 @@ const EXIT_CODES: &str = "Exit codes:
   5  rows need attention: payrun cannot settle them from what the provider says (listed
      at the end of run and poll, counted by status); links may still be open";
 
+/// `0.1.0 (commit 1a2b3c4d5e6f)`: the release and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PAYRUN_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
-#[command(name = "payrun", version, about = "Pay a sheet of people through payout links, resumably.", after_help = EXIT_CODES)]
+#[command(name = "payrun", version = VERSION, about = "Pay a sheet of people through payout links, resumably.", after_help = EXIT_CODES)]
 pub struct Cli {
     /// Journal file (SQLite). Default: payrun.db, or with --sandbox payrun-sandbox.db
     /// (payrun-sandbox-payu.db with --provider payu).

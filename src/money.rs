@@ -208,7 +208,10 @@ mod tests {
         assert_eq!(Amount::from_paise(47_851_619).to_indian(), "₹4,78,516.19");
         assert_eq!(Amount::from_paise(5).to_indian(), "₹0.05");
         assert_eq!(Amount::from_paise(-1_000_050).to_indian(), "-₹10,000.50");
-        assert_eq!(Amount::from_paise(i64::MIN).to_indian(), "-₹92,23,37,20,36,85,47,758.08");
+        assert_eq!(
+            Amount::from_paise(i64::MIN).to_indian(),
+            "-₹92,23,37,20,36,85,47,758.08"
+        );
     }
 
     fn p(s: &str) -> Result<i64, AmountError> {
