@@ -8,9 +8,10 @@
 //! in CSV, which has no formats, with a leading `'` that `sheet` drops again on reading,
 //! so a fixed errors file reads back as the original values.
 
+use crate::ist;
 use crate::journal::{ReportRow, Summary};
 use crate::money::Amount;
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use rust_xlsxwriter::{Chart, ChartType, ExcelDateTime, Format, Workbook, XlsxError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -227,29 +228,48 @@ fn xlsx_bytes(
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
     let money = Format::new().set_num_format("#,##0.00");
+    let when = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     let sheet = book.add_worksheet().set_name("Report")?;
-    for (c, h) in all_headers(headers).iter().enumerate() {
+    let mut titles = all_headers(headers);
+    let updated_col = titles.len() - 1;
+    titles[updated_col] = format!("updated_at ({})", zone_name(ist::OFFSET));
+    let mut widths = Widths::default();
+    for (c, h) in titles.iter().enumerate() {
         write_text(sheet, 0, c as u16, h, &bold)?;
+        widths.saw(c, h);
     }
     let plain = Format::new();
     let amount_col = headers.len() + 1;
     for (r, row) in rows.iter().enumerate() {
         let r = (r + 1) as u32;
         for (c, cell) in line(row).iter().enumerate() {
-            match row.amount_paise {
+            widths.saw(c, cell);
+            match (c, row.amount_paise) {
                 // Display only: the exact amount is the journal's integer paise.
-                Some(paise) if c == amount_col => {
+                (c, Some(paise)) if c == amount_col => {
                     sheet.write_number_with_format(r, c as u16, paise as f64 / 100.0, &money)?;
                 }
+                (c, _) if c == updated_col => match excel_time(cell, ist::OFFSET) {
+                    Some(at) => {
+                        sheet.write_datetime_with_format(r, c as u16, &at, &when)?;
+                    }
+                    None => write_text(sheet, r, c as u16, cell, &plain)?,
+                },
                 // Every other cell as text: identifiers and phones must not become numbers.
                 _ => write_text(sheet, r, c as u16, cell, &plain)?,
             }
         }
     }
+    widths.saw(updated_col, "2026-03-20 18:30:00");
+    widths.apply(sheet)?;
     sheet.set_freeze_panes(1, 0)?;
+    sheet.autofilter(0, 0, rows.len() as u32, (titles.len() - 1) as u16)?;
+
     let s = book.add_worksheet().set_name("Summary")?;
+    let mut widths = Widths::default();
     for (c, h) in ["state", "rows", "amount"].iter().enumerate() {
         s.write_string_with_format(0, c as u16, *h, &bold)?;
+        widths.saw(c, h);
     }
     for (r, t) in summary.states.iter().enumerate() {
         let r = (r + 1) as u32;
@@ -257,8 +277,83 @@ fn xlsx_bytes(
         s.write_number(r, 1, t.rows as f64)?;
         // Display only: the exact amount stays in the journal as integer paise.
         s.write_number_with_format(r, 2, t.paise as f64 / 100.0, &money)?;
+        widths.saw(0, t.state.as_str());
+        widths.saw(2, &Amount::from_paise(t.paise).to_indian());
+    }
+    let total_row = summary.states.len() as u32 + 1;
+    s.write_string_with_format(total_row, 0, "total", &bold)?;
+    s.write_number_with_format(total_row, 1, summary.total_rows() as f64, &bold)?;
+    let total: i64 = summary.states.iter().map(|t| t.paise).sum();
+    s.write_number_with_format(
+        total_row,
+        2,
+        total as f64 / 100.0,
+        &money.clone().set_bold(),
+    )?;
+    widths.saw(2, &Amount::from_paise(total).to_indian());
+    widths.apply(s)?;
+    if !summary.states.is_empty() {
+        s.insert_chart(1, 4, &amount_by_state(summary.states.len() as u32))?;
     }
     book.save_to_buffer()
+}
+
+/// A bar chart of the Summary sheet's amounts by state (rows 2 to `states + 1`).
+fn amount_by_state(states: u32) -> Chart {
+    let mut chart = Chart::new(ChartType::Bar);
+    chart
+        .add_series()
+        .set_name("amount (₹)")
+        .set_categories(("Summary", 1, 0, states, 0))
+        .set_values(("Summary", 1, 2, states, 2));
+    chart.title().set_name("Amount by state (₹)");
+    chart.legend().set_hidden();
+    chart.x_axis().set_num_format("#,##0");
+    chart
+}
+
+/// Column widths sized to the longest text seen in each column (in characters, capped so
+/// one long message does not push the rest off the screen).
+#[derive(Default)]
+struct Widths(Vec<usize>);
+
+impl Widths {
+    const MAX: usize = 60;
+
+    fn saw(&mut self, col: usize, text: &str) {
+        if self.0.len() <= col {
+            self.0.resize(col + 1, 0);
+        }
+        self.0[col] = self.0[col].max(text.chars().count().min(Self::MAX));
+    }
+
+    fn apply(&self, sheet: &mut rust_xlsxwriter::Worksheet) -> Result<(), XlsxError> {
+        for (col, chars) in self.0.iter().enumerate() {
+            sheet.set_column_width(col as u16, (*chars).max(6) as f64 + 2.0)?;
+        }
+        Ok(())
+    }
+}
+
+/// An RFC 3339 time as the date and time a person reads in `offset`'s zone.
+fn excel_time(rfc3339: &str, offset: time::UtcOffset) -> Option<ExcelDateTime> {
+    let at = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()?
+        .to_offset(offset);
+    ExcelDateTime::from_ymd(at.year().try_into().ok()?, at.month().into(), at.day())
+        .ok()?
+        .and_hms(at.hour().into(), at.minute(), at.second())
+        .ok()
+}
+
+/// `IST` for India's offset, `UTC+hh:mm` otherwise.
+fn zone_name(offset: time::UtcOffset) -> String {
+    if offset == ist::OFFSET {
+        return "IST".into();
+    }
+    let (h, m, _) = offset.as_hms();
+    let sign = if h < 0 || m < 0 { '-' } else { '+' };
+    format!("UTC{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
 }
 
 /// Writes `bytes` to `path` as a report is written: to a new owner-only (0600) file beside
@@ -305,6 +400,91 @@ pub fn summary_text(summary: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::journal::{RowState, StateTotal};
+    use calamine::Reader;
+    use std::io::Read;
+
+    fn report_row(row_no: u64, state: RowState, paise: i64) -> ReportRow {
+        ReportRow {
+            row_no,
+            cells: vec![format!("Asha {row_no}"), "9876543210".into()],
+            order_id: Some(format!("INV{row_no}")),
+            state,
+            link_url: Some("https://paytm.me/x".into()),
+            link_id: Some("L1".into()),
+            provider_code: None,
+            provider_message: Some("a rather long provider message about the link".into()),
+            attempts: 1,
+            updated_at: Some("2026-03-20T18:30:05Z".into()),
+            amount_paise: Some(paise),
+        }
+    }
+
+    fn part(xlsx: &[u8], name: &str) -> Option<String> {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+        let mut text = String::new();
+        zip.by_name(name).ok()?.read_to_string(&mut text).unwrap();
+        Some(text)
+    }
+
+    #[test]
+    fn the_xlsx_report_has_a_chart_a_filter_sized_columns_and_india_times() {
+        let rows = [
+            report_row(2, RowState::Paid, 150_050),
+            report_row(3, RowState::Failed, 99_900),
+        ];
+        let summary = Summary {
+            states: vec![
+                StateTotal {
+                    state: RowState::Paid,
+                    rows: 1,
+                    paise: 150_050,
+                },
+                StateTotal {
+                    state: RowState::Failed,
+                    rows: 1,
+                    paise: 99_900,
+                },
+            ],
+        };
+        let headers = ["Name".to_string(), "Mobile".to_string()];
+        let bytes = xlsx_bytes(&headers, &rows, &summary).unwrap();
+        // The Summary sheet draws amount by state from its own cells.
+        let chart = part(&bytes, "xl/charts/chart1.xml").expect("a chart part");
+        assert!(chart.contains("<c:barChart>"), "{chart}");
+        assert!(chart.contains("Summary!$C$2:$C$3"), "{chart}");
+        assert!(chart.contains("Summary!$A$2:$A$3"), "{chart}");
+        // The row sheet filters over every column and row, and its columns are sized.
+        let report = part(&bytes, "xl/worksheets/sheet1.xml").unwrap();
+        assert!(report.contains(r#"<autoFilter ref="A1:K3"/>"#), "{report}");
+        assert!(report.contains("<cols>"), "{report}");
+        // updated_at is a date-time cell in India's time (18:30:05 UTC is 00:00:05 IST).
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range("Report").unwrap();
+        assert_eq!(sheet.get((0, 10)).unwrap().to_string(), "updated_at (IST)");
+        let cell = sheet.get((1, 10)).unwrap();
+        let calamine::Data::DateTime(at) = cell else {
+            panic!("updated_at is not a date-time: {cell:?}");
+        };
+        // Excel's serial for 2026-03-21 00:00:05: days since 1899-12-30, and 5 s of a day.
+        assert!(
+            (at.as_f64() - (46_102.0 + 5.0 / 86_400.0)).abs() < 1e-9,
+            "{}",
+            at.as_f64()
+        );
+        let summary = book.worksheet_range("Summary").unwrap();
+        assert_eq!(summary.get((3, 0)).unwrap().to_string(), "total");
+        assert_eq!(summary.get((3, 2)), Some(&calamine::Data::Float(2499.5)));
+    }
+
+    #[test]
+    fn zones_are_named_for_people() {
+        assert_eq!(zone_name(ist::OFFSET), "IST");
+        assert_eq!(zone_name(time::UtcOffset::UTC), "UTC+00:00");
+        let minus = time::UtcOffset::from_hms(-3, -30, 0).unwrap();
+        assert_eq!(zone_name(minus), "UTC-03:30");
+    }
 
     #[test]
     fn formula_like_cells_are_neutralised() {
