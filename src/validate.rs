@@ -10,7 +10,7 @@
 
 use crate::ist;
 use crate::money::{excel_decimal, Amount, AmountError};
-use crate::payout::{Notify, PayoutRow, ProviderKind};
+use crate::payout::{derived_order_id, derived_row, Notify, PayoutRow, ProviderKind};
 use crate::sheet::{date_from_serial, escape_for_terminal, shown_value, Cell, RawRow};
 use std::collections::HashMap;
 use std::fmt;
@@ -492,16 +492,6 @@ impl Validator {
     }
 }
 
-/// The row whose derived id `id` is, if it is one (compared ignoring case).
-fn derived_row(batch_key: &str, id: &str) -> Option<u64> {
-    let prefix = format!("PR{batch_key}N");
-    let head = id.get(..prefix.len())?;
-    if !head.eq_ignore_ascii_case(&prefix) {
-        return None;
-    }
-    id[prefix.len()..].parse().ok()
-}
-
 /// A 64-bit digest of an order id, ignoring case: a million ids cost 16 MB, not 100. Two
 /// ids sharing a digest (odds about 1 in 10^13 per pair) would be refused as duplicates,
 /// never paid twice.
@@ -512,21 +502,6 @@ fn id_key(id: &str) -> u64 {
         h.write_u8(b.to_ascii_uppercase());
     }
     h.finish()
-}
-
-/// `PR` + batch key + `N` + row number: deterministic and alphanumeric; with a 16-character
-/// key (`batch_key`) at most 39 characters, within the 40 both providers accept.
-pub fn derived_order_id(batch_key: &str, row_no: u64) -> String {
-    format!("PR{batch_key}N{row_no}")
-}
-
-/// The batch key (and batch id): 16 hex characters of SHA-256 over the sheet's hash and the
-/// provider, so the same sheet paid through another provider is another batch whose derived
-/// order ids differ.
-pub fn batch_key(sheet_sha256: &str, provider: ProviderKind) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{sheet_sha256}:{}", provider.as_str()));
-    hex::encode(&digest[..8])
 }
 
 /// A control character (U+0000 to U+001F, or DEL) in a field payrun reads: nobody types
@@ -1044,6 +1019,7 @@ fn duplicate_order_id(id: &str, first: u64) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payout::batch_key;
     use crate::sheet;
     use time::macros::date;
 
@@ -1311,23 +1287,6 @@ mod tests {
             ist::parse_iso("2026-04-10")
         );
         assert_eq!(issue(later).1, "expiry.too_far");
-    }
-
-    #[test]
-    fn derived_ids_are_deterministic_and_fit_both_providers() {
-        assert_eq!(derived_order_id(KEY, 2), "PR0123456789abcdefN2");
-        assert_eq!(derived_order_id(KEY, 2), derived_order_id(KEY, 2));
-        assert!(derived_order_id(KEY, 1_048_576).len() <= 40);
-        let key = batch_key("be239bf51b337561c0f5ba0191a0984b", ProviderKind::Paytm);
-        assert_eq!(key.len(), 16);
-        assert_eq!(
-            key,
-            batch_key("be239bf51b337561c0f5ba0191a0984b", ProviderKind::Paytm)
-        );
-        assert_ne!(
-            key,
-            batch_key("0e239bf51b337561c0f5ba0191a0984b", ProviderKind::Paytm)
-        );
     }
 
     // ---- amount ----

@@ -5,11 +5,9 @@
 use crate::cli::SheetArgs;
 use crate::journal::{now_rfc3339, Batch, Journal, JournalError};
 use crate::money::Amount;
-use crate::payout::PayoutRow;
+use crate::payout::{batch_key, derived_order_id, PayoutRow};
 use crate::sheet::{self, shown_value, Cell, Sheet, SheetError};
-use crate::validate::{
-    batch_key, derived_order_id, ColumnError, Columns, Field, RowIssue, Rules, Validator,
-};
+use crate::validate::{ColumnError, Columns, Field, RowIssue, Rules, Validator};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
