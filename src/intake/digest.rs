@@ -28,3 +28,47 @@ impl SheetDigest {
         hex::encode(&self.0.finalize()[..6])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Amount;
+    use crate::payout::Notify;
+
+    fn digest(rows: &[(u64, Option<&str>, Option<&str>, i64)]) -> String {
+        let mut d = SheetDigest::new();
+        for (row_no, name, phone, paise) in rows {
+            d.row(&PayoutRow {
+                row_no: *row_no,
+                order_id: "A1".into(),
+                name: name.map(str::to_string),
+                phone: phone.map(str::to_string),
+                email: None,
+                amount: Amount::from_paise(*paise),
+                expiry: None,
+                notify: Notify::default(),
+                comments: "x".into(),
+            });
+        }
+        d.finish()
+    }
+
+    #[test]
+    fn the_digest_is_stable_and_changes_with_row_payee_and_amount() {
+        let base = digest(&[(2, Some("Asha"), Some("9876543210"), 100)]);
+        assert_eq!(base.len(), 12);
+        assert!(base.bytes().all(|b| b.is_ascii_hexdigit()), "{base}");
+        assert_eq!(base, digest(&[(2, Some("Asha"), Some("9876543210"), 100)]));
+        for other in [
+            digest(&[(3, Some("Asha"), Some("9876543210"), 100)]),
+            digest(&[(2, Some("Asha"), Some("9876543210"), 101)]),
+            digest(&[(2, Some("Asha9"), Some("876543210"), 100)]),
+            digest(&[
+                (2, Some("Asha"), Some("9876543210"), 100),
+                (3, None, None, 0),
+            ]),
+        ] {
+            assert_ne!(base, other);
+        }
+    }
+}

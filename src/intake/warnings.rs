@@ -136,3 +136,166 @@ fn pair_key(phone: &str, paise: i64) -> u64 {
     (phone, paise).hash(&mut h);
     h.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payout::Notify;
+
+    fn row(row_no: u64, phone: Option<&str>, paise: i64) -> PayoutRow {
+        PayoutRow {
+            row_no,
+            order_id: format!("R{row_no}"),
+            name: None,
+            phone: phone.map(str::to_string),
+            email: None,
+            amount: Amount::from_paise(paise),
+            expiry: None,
+            notify: Notify::default(),
+            comments: "x".into(),
+        }
+    }
+
+    /// The warnings over `rows` (in sheet order) as (row, column, code, message), with
+    /// `recent` the phones another batch paid lately.
+    fn warnings(recent: &[&str], rows: &[PayoutRow]) -> Vec<(u64, String, &'static str, String)> {
+        let recent: HashSet<String> = recent.iter().map(|p| p.to_string()).collect();
+        let mut w = SheetWarnings::new(&recent, "Mobile No", "Amount (INR)");
+        for r in rows {
+            w.row(r);
+        }
+        w.finish()
+            .into_iter()
+            .map(|i| (i.row_no, i.column, i.code, i.message))
+            .collect()
+    }
+
+    fn codes(found: &[(u64, String, &'static str, String)]) -> Vec<(u64, &'static str)> {
+        found
+            .iter()
+            .map(|(row, _, code, _)| (*row, *code))
+            .collect()
+    }
+
+    #[test]
+    fn an_amount_over_ten_times_the_median_is_flagged_and_ten_times_is_not() {
+        let rows = [
+            row(2, Some("9000000002"), 10_000),
+            row(3, Some("9000000003"), 10_000),
+            row(4, Some("9000000004"), 10_000),
+            row(5, Some("9000000005"), 100_000),
+            row(6, Some("9000000006"), 100_001),
+        ];
+        assert_eq!(
+            warnings(&[], &rows),
+            [(
+                6,
+                "Amount (INR)".to_string(),
+                "warning.far_above_median",
+                "1000.01 is more than 10 times the sheet's median amount (100.00); check for a \
+                 misplaced decimal point"
+                    .to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_upper_middle_amount() {
+        // With the lower middle (1.00) as the median, both 50.00 rows would be flagged.
+        let rows = [
+            row(2, Some("9000000002"), 100),
+            row(3, Some("9000000003"), 100),
+            row(4, Some("9000000004"), 5_000),
+            row(5, Some("9000000005"), 5_000),
+        ];
+        assert_eq!(warnings(&[], &rows), []);
+        let rows = [rows[0].clone(), rows[1].clone(), rows[2].clone()];
+        assert_eq!(
+            codes(&warnings(&[], &rows)),
+            [(4, "warning.far_above_median")]
+        );
+    }
+
+    #[test]
+    fn a_zero_median_flags_nothing() {
+        let rows = [
+            row(2, Some("9000000002"), 0),
+            row(3, Some("9000000003"), 0),
+            row(4, Some("9000000004"), 500),
+        ];
+        assert_eq!(warnings(&[], &rows), []);
+    }
+
+    #[test]
+    fn the_same_phone_and_amount_again_points_at_the_earlier_copy() {
+        let a = Some("9876543210");
+        let rows = [
+            row(2, a, 25_000),
+            row(3, Some("9123456789"), 25_000), // another phone
+            row(4, a, 25_000),
+            row(5, a, 30_000), // another amount
+            row(6, a, 25_000),
+            row(7, None, 25_000), // no phone: never a repeat
+            row(8, None, 25_000),
+        ];
+        let repeat = |row_no, first| {
+            (
+                row_no,
+                "Mobile No".to_string(),
+                "warning.repeated",
+                format!(
+                    "pays 250.00 to the same phone as row {first}; delete one of the rows if \
+                     it is a copy"
+                ),
+            )
+        };
+        assert_eq!(warnings(&[], &rows), [repeat(4, 2), repeat(6, 4)]);
+    }
+
+    #[test]
+    fn a_phone_paid_lately_by_another_batch_is_flagged() {
+        let rows = [
+            row(2, Some("9876543210"), 10_000),
+            row(3, Some("9123456789"), 10_000),
+            row(4, None, 10_000),
+        ];
+        assert_eq!(
+            warnings(&["9876543210", "9000000000"], &rows),
+            [(
+                2,
+                "Mobile No".to_string(),
+                "warning.recently_paid",
+                "9876543210 was paid by another batch in the last 30 days; check this is not \
+                 the same payout"
+                    .to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn warnings_come_by_row_and_a_rows_own_in_a_fixed_order() {
+        let p = Some("9876543210");
+        let rows = [
+            row(2, Some("9000000002"), 10_000),
+            row(3, Some("9000000003"), 10_000),
+            row(4, Some("9000000004"), 10_000),
+            row(5, p, 500_000),
+            row(6, p, 500_000),
+        ];
+        assert_eq!(
+            codes(&warnings(&["9876543210"], &rows)),
+            [
+                (5, "warning.recently_paid"),
+                (5, "warning.far_above_median"),
+                (6, "warning.recently_paid"),
+                (6, "warning.far_above_median"),
+                (6, "warning.repeated"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sheet_without_valid_rows_has_no_warnings() {
+        assert_eq!(warnings(&["9876543210"], &[]), []);
+    }
+}
