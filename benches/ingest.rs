@@ -6,8 +6,7 @@
 //!
 //! Run with `cargo bench --bench ingest -- [ROWS]` (default 100000).
 
-use payrun::cli::SheetArgs;
-use payrun::commands::intake;
+use payrun::intake::{self, SheetOptions};
 use payrun::journal::Journal;
 use payrun::payout::ProviderKind;
 use std::io::Write;
@@ -76,12 +75,11 @@ fn main() {
 
 /// One phase over `file`; prints seconds and peak RSS in KiB.
 fn child(phase: &str, file: &Path) {
-    let args = SheetArgs {
+    let args = SheetOptions {
         sheet: file.to_path_buf(),
         sheet_name: None,
         provider: ProviderKind::Paytm,
         comment: None,
-        strict: false,
         columns: Vec::new(),
     };
     let t = Instant::now();

@@ -3,8 +3,7 @@
 //! same sheet until the simulator sees its first request.
 //! `cargo bench --bench resume -- [ROWS]`
 
-use payrun::cli::SheetArgs;
-use payrun::commands::intake;
+use payrun::intake::{self, SheetOptions};
 use payrun::journal::Journal;
 use payrun::payout::ProviderKind;
 use payrun::sandbox::{SANDBOX_KEY, SANDBOX_MID, SANDBOX_SUBWALLET};
@@ -35,12 +34,11 @@ fn main() {
     drop(f);
     let journal_path = dir.path().join("resume.db");
     let setup = Instant::now();
-    let args = SheetArgs {
+    let args = SheetOptions {
         sheet: sheet.clone(),
         sheet_name: None,
         provider: ProviderKind::Paytm,
         comment: None,
-        strict: false,
         columns: Vec::new(),
     };
     let journal = Journal::open(&journal_path).expect("journal");

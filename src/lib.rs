@@ -1,7 +1,7 @@
 //! payrun: payout sheets in, payout links out, with a journal that makes every run resumable.
 //!
 //! Data flow (DESIGN.md): `sheet` reads cells -> `validate` turns them into `payout::PayoutRow`s
-//! or issues -> `journal` stores the batch -> `engine` creates and polls links through a
+//! or issues (`intake` streams a whole sheet through it) -> `journal` stores the batch -> `engine` creates and polls links through a
 //! `provider` -> `report` writes what happened. `sandbox` simulates the providers;
 //! `commands` is the edge that wires it together for `main`.
 
@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod crashpoint;
 pub mod engine;
+pub mod intake;
 pub mod ist;
 pub mod journal;
 pub mod money;

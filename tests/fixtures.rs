@@ -3,19 +3,17 @@
 //! their total, every issue as (row, column, code), or the error that refuses the file.
 //! Then a property test: no input, however broken, makes reading and validation panic.
 
-use payrun::cli::SheetArgs;
-use payrun::commands::intake;
+use payrun::intake::{self, SheetOptions};
 use payrun::payout::ProviderKind;
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 
-fn args(file: &Path, sheet: Option<&str>) -> SheetArgs {
-    SheetArgs {
+fn args(file: &Path, sheet: Option<&str>) -> SheetOptions {
+    SheetOptions {
         sheet: file.to_path_buf(),
         sheet_name: sheet.map(str::to_string),
         provider: ProviderKind::Paytm,
         comment: None,
-        strict: false,
         columns: Vec::new(),
     }
 }

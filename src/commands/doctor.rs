@@ -6,9 +6,10 @@
 //! text and JSON rendering. Every probe names an id that cannot exist, and nothing is
 //! created, so no request can move money.
 
-use super::{intake, Exit, Global};
-use crate::cli::{DoctorArgs, SheetArgs};
+use super::{Exit, Global};
+use crate::cli::DoctorArgs;
 use crate::config::{self, Settings, Source};
+use crate::intake::{self, SheetOptions};
 use crate::money::Amount;
 use crate::payout::ProviderKind;
 use crate::provider::paytm::{self, PaytmClient, PaytmConfig};
@@ -529,15 +530,14 @@ fn check_sheet(
     funds: &Funds,
     list: &mut Checklist,
 ) {
-    let sheet_args = SheetArgs {
+    let options = SheetOptions {
         sheet: sheet.to_path_buf(),
         sheet_name: args.sheet_name.clone(),
         provider: args.provider,
         comment: args.comment.clone(),
-        strict: false,
         columns: settings.columns.clone(),
     };
-    let intake = match intake::validate(&sheet_args, None) {
+    let intake = match intake::validate(&options, None) {
         Ok(intake) => intake,
         Err(e) => return list.fail("sheet", e.to_string(), Exit::Input),
     };

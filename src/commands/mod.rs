@@ -6,9 +6,8 @@ mod ops;
 mod run;
 mod status;
 
-pub mod intake;
-
-use crate::cli::{Cli, Command, SandboxArgs, ValidateArgs};
+use crate::cli::{Cli, Command, SandboxArgs, SheetArgs, ValidateArgs};
+use crate::intake::{self, SheetOptions};
 use crate::journal::{Journal, JournalLock, RowState, Summary};
 use crate::payout::ProviderKind;
 use crate::sandbox::{self, SandboxConfig};
@@ -149,6 +148,17 @@ pub fn journal_path(given: Option<PathBuf>, sandbox: Option<ProviderKind>) -> Pa
     })
 }
 
+/// What intake needs of the sheet flags (`--strict` is the command's to apply).
+fn sheet_options(args: &SheetArgs) -> SheetOptions {
+    SheetOptions {
+        sheet: args.sheet.clone(),
+        sheet_name: args.sheet_name.clone(),
+        provider: args.provider,
+        comment: args.comment.clone(),
+        columns: args.columns.clone(),
+    }
+}
+
 /// Default report: `<sheet>.report.csv` beside the sheet.
 pub fn default_report_path(sheet: &Path) -> PathBuf {
     sheet.with_extension("report.csv")
@@ -162,7 +172,7 @@ fn validate(journal: Option<&Path>, args: &ValidateArgs) -> anyhow::Result<Exit>
     } else {
         None
     };
-    let intake = intake::validate(&args.sheet, journal.as_ref())?;
+    let intake = intake::validate(&sheet_options(&args.sheet), journal.as_ref())?;
     for issue in &intake.issues {
         println!("{issue}");
     }

@@ -1,11 +1,12 @@
 //! `payrun run` and `payrun poll`: set up the journal, the provider and the engine, run
 //! the batch, then write the report and choose the exit code.
 
-use super::{default_report_path, intake, Exit, Global};
+use super::{default_report_path, sheet_options, Exit, Global};
 use crate::cli::{EngineArgs, PollArgs, RunArgs};
 use crate::config::Settings;
 use crate::crashpoint;
 use crate::engine::{Engine, EngineOptions, Outcome};
+use crate::intake;
 use crate::journal::{Batch, Journal, JournalLock, RowState};
 use crate::pacer::{Pacer, Rate};
 use crate::payout::ProviderKind;
@@ -51,7 +52,8 @@ pub async fn run(g: &Global, mut args: RunArgs) -> anyhow::Result<Exit> {
         None => settings.provider(args.sheet.provider)?,
     };
     args.sheet.columns = settings.columns;
-    let opened = intake::open(&args.sheet)?;
+    let sheet = sheet_options(&args.sheet);
+    let opened = intake::open(&sheet)?;
 
     // A batch already in the journal was validated when it was imported: resume it
     // without reading the rows again.
@@ -77,7 +79,7 @@ pub async fn run(g: &Global, mut args: RunArgs) -> anyhow::Result<Exit> {
             batch
         }
         None => {
-            let (intake, batch) = intake::import(opened, &args.sheet, &journal, &checks)?;
+            let (intake, batch) = intake::import(opened, &sheet, &journal, &checks)?;
             for warning in &intake.warnings {
                 eprintln!("warning: {warning}");
             }

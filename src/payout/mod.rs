@@ -1,9 +1,12 @@
 //! A validated payout row: the fields every provider needs, already normalised
 //! (phone as 10 digits, amount in paise, order id checked). Produced by `validate`,
-//! stored by `journal`, sent by `provider`.
+//! stored by `journal`, sent by `provider`; and the batch identity (`batch`) that names a
+//! sheet's batch and its rows' derived order ids.
 
+mod batch;
 mod link;
 
+pub use batch::{batch_key, derived_order_id, derived_row};
 pub use link::{LinkInfo, LinkState};
 
 use crate::money::Amount;
