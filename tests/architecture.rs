@@ -39,10 +39,13 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a file without its unit tests (kept at the end of a file, or in `tests.rs`)
-/// and without comments.
-fn code(path: &Path) -> String {
-    if path.file_name().is_some_and(|n| n == "tests.rs") {
+/// The code of a file without its unit tests (kept at the end of a file, in `tests.rs` or in a
+/// `tests/` folder) and without comments.
+fn code(src: &Path, path: &Path) -> String {
+    let inside = path.strip_prefix(src).unwrap();
+    if inside.file_name().is_some_and(|n| n == "tests.rs")
+        || inside.components().any(|c| c.as_os_str() == "tests")
+    {
         return String::new();
     }
     let text = std::fs::read_to_string(path).unwrap();
@@ -95,7 +98,7 @@ fn every_import_points_down_the_layers() {
             ));
             continue;
         };
-        for used in uses(&code(file)) {
+        for used in uses(&code(&src, file)) {
             if used == me {
                 continue;
             }

@@ -480,7 +480,8 @@ pub(super) fn name(cell: &Cell, policy: &Policy) -> Result<Option<String>, Probl
 
 // ---- order id -------------------------------------------------------------------------------
 
-/// Order ids are at most 40 characters at both providers.
+/// payrun's limit on order ids, a retry's `R<n>` included: one id then fits both providers
+/// (Paytm documents at most 50 characters, PayU no limit; see docs/PROVIDERS.md).
 pub const MAX_ORDER_ID: usize = 40;
 
 /// `None` when the cell is empty (an id will be derived).
