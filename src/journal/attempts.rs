@@ -26,6 +26,14 @@ pub struct Update<'a> {
     pub attention: Option<Attention>,
 }
 
+/// Whose attempt an update applies to, and its state before (as stored).
+struct Before {
+    batch_id: String,
+    row_no: i64,
+    order_id: String,
+    state: String,
+}
+
 impl Journal {
     /// Moves up to `limit` queued attempts to `sending` in one transaction and returns them,
     /// in the order they were queued (sheet order). A queued attempt never has a poll time,
@@ -260,13 +268,26 @@ impl Journal {
 
     fn apply(&self, tx: &Connection, attempt_id: i64, u: &Update<'_>) -> Result<RowState> {
         let e = |source| self.err(source);
-        let (batch_id, row_no, order_id, current): (String, i64, String, String) = tx
+        let before = tx
             .query_row(
                 "SELECT batch_id, row_no, order_id, state FROM attempts WHERE id = ?1",
                 params![attempt_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| {
+                    Ok(Before {
+                        batch_id: r.get(0)?,
+                        row_no: r.get(1)?,
+                        order_id: r.get(2)?,
+                        state: r.get(3)?,
+                    })
+                },
             )
             .map_err(e)?;
+        let Before {
+            batch_id,
+            row_no,
+            order_id,
+            state: current,
+        } = before;
         let current: RowState = current.parse().map_err(|m: String| self.corrupt(m))?;
         let wanted = u.state.unwrap_or(current);
         let flap = current.is_terminal() && wanted != current;

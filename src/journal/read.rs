@@ -53,6 +53,21 @@ pub struct ReportRow {
     pub amount_paise: Option<i64>,
 }
 
+/// A `batches` row as stored: the provider and the headers are still text, which
+/// `batch_from` checks.
+struct StoredBatch {
+    id: String,
+    sheet_path: String,
+    sheet_name: Option<String>,
+    sheet_sha256: String,
+    provider: String,
+    headers: String,
+    created_at: String,
+    row_count: i64,
+    valid_count: i64,
+    total_paise: i64,
+}
+
 impl Journal {
     pub fn batch(&self, id: &str) -> Result<Option<Batch>> {
         self.query_batches("WHERE id = ?1", params![id])
@@ -70,45 +85,54 @@ impl Journal {
                     row_count, valid_count, total_paise FROM batches {tail}"
         );
         let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let raw = stmt
+        let stored = stmt
             .query_map(args, |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, i64>(7)?,
-                    r.get::<_, i64>(8)?,
-                    r.get::<_, i64>(9)?,
-                ))
+                Ok(StoredBatch {
+                    id: r.get(0)?,
+                    sheet_path: r.get(1)?,
+                    sheet_name: r.get(2)?,
+                    sheet_sha256: r.get(3)?,
+                    provider: r.get(4)?,
+                    headers: r.get(5)?,
+                    created_at: r.get(6)?,
+                    row_count: r.get(7)?,
+                    valid_count: r.get(8)?,
+                    total_paise: r.get(9)?,
+                })
             })
             .map_err(|e| self.err(e))?
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
-        raw.into_iter()
-            .map(
-                |(id, sheet_path, sheet_name, sha, provider, headers, created_at, rc, vc, tp)| {
-                    Ok(Batch {
-                        provider: ProviderKind::parse(&provider).ok_or_else(|| {
-                            self.corrupt(format!("unknown provider '{provider}'"))
-                        })?,
-                        headers: serde_json::from_str(&headers)
-                            .map_err(|e| self.corrupt(format!("batch {id} headers: {e}")))?,
-                        id,
-                        sheet_path,
-                        sheet_name,
-                        sheet_sha256: sha,
-                        created_at,
-                        row_count: rc as u64,
-                        valid_count: vc as u64,
-                        total_paise: tp,
-                    })
-                },
-            )
-            .collect()
+        stored.into_iter().map(|b| self.batch_from(b)).collect()
+    }
+
+    fn batch_from(&self, stored: StoredBatch) -> Result<Batch> {
+        let StoredBatch {
+            id,
+            sheet_path,
+            sheet_name,
+            sheet_sha256,
+            provider,
+            headers,
+            created_at,
+            row_count,
+            valid_count,
+            total_paise,
+        } = stored;
+        Ok(Batch {
+            provider: ProviderKind::parse(&provider)
+                .ok_or_else(|| self.corrupt(format!("unknown provider '{provider}'")))?,
+            headers: serde_json::from_str(&headers)
+                .map_err(|e| self.corrupt(format!("batch {id} headers: {e}")))?,
+            id,
+            sheet_path,
+            sheet_name,
+            sheet_sha256,
+            created_at,
+            row_count: row_count as u64,
+            valid_count: valid_count as u64,
+            total_paise,
+        })
     }
 
     /// The batch that already uses `order_id`, if any.
