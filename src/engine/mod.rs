@@ -465,3 +465,5 @@ fn join_error(e: tokio::task::JoinError) -> EngineError {
     EngineError::Task(e.to_string())
 }
 
+#[cfg(test)]
+mod tests;
