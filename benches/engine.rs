@@ -8,7 +8,7 @@
 //! `cargo bench --bench engine -- [create|ceiling|poll] [ROWS] [RATE]`
 //! (defaults: all three; 20000 rows; 200/s).
 
-use payrun::engine::{Engine, EngineOptions};
+use payrun::engine::{Engine, EngineOptions, PollInterval};
 use payrun::journal::{now_rfc3339, Batch, ImportRow, Journal, RowState};
 use payrun::money::Amount;
 use payrun::pacer::{Pacer, Rate};
@@ -126,7 +126,10 @@ fn engine(
         EngineOptions {
             concurrency: CONCURRENCY,
             poll_for,
-            poll_interval: (Duration::from_secs(3600), Duration::from_secs(3600)),
+            poll_interval: PollInterval {
+                first: Duration::from_secs(3600),
+                longest: Duration::from_secs(3600),
+            },
             ..EngineOptions::default()
         },
         CancellationToken::new(),

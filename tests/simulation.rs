@@ -7,7 +7,7 @@
 //! `PAYRUN_SIM_SEEDS=N` sets how many seeds run (default 2000); `PAYRUN_SIM_SEED=S` replays
 //! one. A failure prints its seed.
 
-use payrun::engine::{Engine, EngineOptions, Outcome};
+use payrun::engine::{Engine, EngineOptions, Outcome, PollInterval};
 use payrun::journal::{now_rfc3339, Attention, Batch, ImportRow, Journal, RowState};
 use payrun::money::Amount;
 use payrun::pacer::{Pacer, Rate};
@@ -199,7 +199,10 @@ fn engine(
     let opts = EngineOptions {
         concurrency: 6,
         poll_for: Duration::from_secs(600),
-        poll_interval: (Duration::from_millis(500), Duration::from_secs(10)),
+        poll_interval: PollInterval {
+            first: Duration::from_millis(500),
+            longest: Duration::from_secs(10),
+        },
         group_commit: false,
         seed: Some(seed),
         ..EngineOptions::default()
@@ -819,7 +822,10 @@ fn a_link_never_settled_by_the_provider_is_expired_after_its_grace() {
             Arc::new(Pacer::new(rate, rate.default_burst())),
             EngineOptions {
                 poll_for: Duration::from_secs(4 * 86_400),
-                poll_interval: (Duration::from_secs(60), Duration::from_secs(3600)),
+                poll_interval: PollInterval {
+                    first: Duration::from_secs(60),
+                    longest: Duration::from_secs(3600),
+                },
                 expiry_grace: Duration::from_secs(86_400),
                 group_commit: false,
                 seed: Some(7),

@@ -38,7 +38,7 @@ impl Checklist {
     fn new() -> Self {
         Checklist {
             checks: Vec::new(),
-            exit: Exit::AllPaid,
+            exit: Exit::Success,
         }
     }
 
@@ -70,7 +70,7 @@ impl Checklist {
     }
 
     fn failed(&self) -> bool {
-        self.exit != Exit::AllPaid
+        self.exit != Exit::Success
     }
 
     fn text(&self, provider: ProviderKind) -> String {
@@ -84,7 +84,7 @@ impl Checklist {
             out.push_str(&format!("{mark} {}: {}\n", c.check, c.detail));
         }
         let verdict = match self.exit {
-            Exit::AllPaid => "every required check passed",
+            Exit::Success => "every required check passed",
             Exit::Input => "a setting is missing or wrong; fix it and ask again",
             _ => "the provider refused or lacks something payrun needs",
         };
@@ -595,7 +595,7 @@ mod tests {
         let mut list = Checklist::new();
         list.pass("a", "fine");
         list.optional("b", "missing");
-        assert_eq!(list.exit, Exit::AllPaid);
+        assert_eq!(list.exit, Exit::Success);
         list.fail("c", "refused", Exit::ProviderDown);
         list.fail("d", "unset", Exit::Input);
         assert_eq!(list.exit, Exit::ProviderDown);

@@ -19,7 +19,9 @@ use std::time::Duration;
 /// Exit codes for schedulers (README, `--help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    AllPaid = 0,
+    /// 0: the command did what it was asked; for `run` and `poll`: every row paid.
+    Success = 0,
+    /// 1: `run`/`poll` finished with rows not paid; `validate` found rows it would not send.
     SomeUnpaid = 1,
     Input = 2,
     Incomplete = 3,
@@ -33,7 +35,7 @@ impl Exit {
     /// rows a person must settle, then work still in progress.
     fn severity(self) -> u8 {
         match self {
-            Exit::AllPaid => 0,
+            Exit::Success => 0,
             Exit::SomeUnpaid => 1,
             Exit::Input => 2,
             Exit::Incomplete => 3,
@@ -62,10 +64,11 @@ impl From<Exit> for ExitCode {
 }
 
 impl Exit {
-    /// The code for a batch that ran to its end: 0 when every row is paid, else 1.
+    /// The code for a batch that ran to its end: `Success` when every row is paid, else
+    /// `SomeUnpaid`.
     pub fn settled(summary: &Summary) -> Exit {
         if summary.rows(RowState::Paid) == summary.total_rows() {
-            Exit::AllPaid
+            Exit::Success
         } else {
             Exit::SomeUnpaid
         }
@@ -127,7 +130,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Completions(args) => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cli, "payrun", &mut std::io::stdout());
-            Ok(Exit::AllPaid)
+            Ok(Exit::Success)
         }
         Command::Sandbox(args) => serve_sandbox(&args).await,
     }
@@ -193,7 +196,7 @@ fn validate(journal: Option<&Path>, args: &ValidateArgs) -> anyhow::Result<Exit>
     }
     let blocked = args.sheet.strict && !intake.warnings.is_empty();
     Ok(if intake.invalid_count() == 0 && !blocked {
-        Exit::AllPaid
+        Exit::Success
     } else {
         Exit::SomeUnpaid
     })
@@ -218,7 +221,7 @@ async fn serve_sandbox(args: &SandboxArgs) -> anyhow::Result<Exit> {
     }
     .with_dialect(args.dialect);
     sandbox::serve_forever(config, args.listen).await?;
-    Ok(Exit::AllPaid)
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]

@@ -307,7 +307,7 @@ pub fn events(g: &Global, args: &EventsArgs) -> anyhow::Result<Exit> {
     let events = journal.events(&batch.id)?;
     if g.json {
         println!("{}", serde_json::to_string_pretty(&events)?);
-        return Ok(Exit::AllPaid);
+        return Ok(Exit::Success);
     }
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
@@ -331,7 +331,7 @@ pub fn events(g: &Global, args: &EventsArgs) -> anyhow::Result<Exit> {
         Some(path) => report::write_private(path, &csv)?,
         None => std::io::stdout().lock().write_all(&csv)?,
     }
-    Ok(Exit::AllPaid)
+    Ok(Exit::Success)
 }
 
 fn pacer(rate: Option<Rate>, burst: Option<std::num::NonZeroU32>) -> Arc<Pacer> {

@@ -5,7 +5,7 @@ use super::{default_report_path, sheet_options, Exit, Global};
 use crate::cli::{EngineArgs, PollArgs, RunArgs};
 use crate::config::Settings;
 use crate::crashpoint;
-use crate::engine::{Engine, EngineOptions, Outcome};
+use crate::engine::{Engine, EngineOptions, Outcome, PollInterval};
 use crate::intake;
 use crate::journal::{Batch, Journal, JournalLock, RowState};
 use crate::pacer::{Pacer, Rate};
@@ -196,16 +196,16 @@ impl Drive<'_> {
             poll_for: args.poll_for,
             not_found_grace: args.lookup_grace,
             expiry_grace: args.expiry_grace,
-            poll_interval: (
-                args.poll_interval,
-                EngineOptions::default()
+            poll_interval: PollInterval {
+                first: args.poll_interval,
+                longest: EngineOptions::default()
                     .poll_interval
-                    .1
+                    .longest
                     .max(args.poll_interval),
-            ),
+            },
             ..EngineOptions::default()
         };
-        let mut worst = Exit::AllPaid;
+        let mut worst = Exit::Success;
         let mut shown = Vec::new();
         for batch in batches {
             let summary = journal.summary(&batch.id)?;

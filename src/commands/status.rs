@@ -34,7 +34,7 @@ pub fn status(g: &Global, args: &StatusArgs) -> anyhow::Result<Exit> {
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&json)?);
-        return Ok(Exit::AllPaid);
+        return Ok(Exit::Success);
     }
     if views.is_empty() {
         println!("no batches in {}", journal_path.display());
@@ -53,7 +53,7 @@ pub fn status(g: &Global, args: &StatusArgs) -> anyhow::Result<Exit> {
         }
         println!();
     }
-    Ok(Exit::AllPaid)
+    Ok(Exit::Success)
 }
 
 fn print_rows(journal: &Journal, batch: &Batch) -> Result<(), JournalError> {
@@ -88,7 +88,7 @@ pub fn report(journal_path: &Path, args: &ReportArgs) -> anyhow::Result<Exit> {
     println!("{}", heading(&batch));
     print!("{}", report::summary_text(&summary));
     println!("report: {}", path.display());
-    Ok(Exit::AllPaid)
+    Ok(Exit::Success)
 }
 
 /// One line naming a batch: id, provider, when it was imported, from which sheet.

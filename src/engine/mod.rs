@@ -36,8 +36,8 @@ pub struct EngineOptions {
     /// Create requests allowed per attempt over its whole life, so a row that keeps getting
     /// no answer is left for a person instead of being sent forever.
     pub max_requests: u32,
-    /// First and longest pause between two status polls of one link.
-    pub poll_interval: (Duration, Duration),
+    /// Pauses between two status polls of one link.
+    pub poll_interval: PollInterval,
     /// Commit provider answers in groups from a writer thread (true), or each in the
     /// calling task (simulation tests: every commit at a deterministic point).
     pub group_commit: bool,
@@ -58,12 +58,32 @@ impl Default for EngineOptions {
             poll_for: Duration::from_secs(120),
             max_tries: 8,
             max_requests: 10,
-            poll_interval: (Duration::from_secs(2), Duration::from_secs(60)),
+            poll_interval: PollInterval {
+                first: Duration::from_secs(2),
+                longest: Duration::from_secs(60),
+            },
             group_commit: true,
             seed: None,
             not_found_grace: Duration::from_secs(10),
             expiry_grace: Duration::from_secs(86_400),
         }
+    }
+}
+
+/// Pauses between two status polls of one link: `first` before its first poll, doubling
+/// with each poll after, up to `longest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollInterval {
+    pub first: Duration,
+    pub longest: Duration,
+}
+
+impl PollInterval {
+    /// Pause before poll number `polls` (1-based) of a link.
+    pub fn before(&self, polls: u32) -> Duration {
+        self.first
+            .saturating_mul(1 << polls.saturating_sub(1).min(16))
+            .min(self.longest)
     }
 }
 
@@ -415,13 +435,9 @@ impl<P: Provider> Engine<P> {
         )
     }
 
-    /// Pause before poll number `polls` (1-based) of a link: doubling from the first
-    /// interval up to the longest.
+    /// Pause before poll number `polls` (1-based) of a link.
     fn poll_delay(&self, polls: u32) -> Duration {
-        let (first, longest) = self.opts.poll_interval;
-        first
-            .saturating_mul(1 << polls.saturating_sub(1).min(16))
-            .min(longest)
+        self.opts.poll_interval.before(polls)
     }
 
     /// Sleeps for `d` unless the run is stopped first; false when stopped.
@@ -448,3 +464,6 @@ const BREAKER: u32 = 20;
 fn join_error(e: tokio::task::JoinError) -> EngineError {
     EngineError::Task(e.to_string())
 }
+
+#[cfg(test)]
+mod tests;

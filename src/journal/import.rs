@@ -2,7 +2,8 @@
 //! streamed row by row, so memory does not grow with the sheet. Dropping the importer
 //! before `finish` rolls all of it back: the journal holds the whole sheet or none of it.
 
-use super::{insert_event, now_rfc3339, used_by, Batch, ImportRow, Journal, PayoutRow, Result};
+use super::read::used_by;
+use super::{insert_event, now_rfc3339, Batch, ImportRow, Journal, PayoutRow, Result};
 use rusqlite::{params, Connection};
 use std::sync::MutexGuard;
 

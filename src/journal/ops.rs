@@ -74,6 +74,19 @@ pub struct Event {
     pub detail: Option<String>,
 }
 
+/// A row's latest attempt as stored: its state, cells and payout are still text, which
+/// `latest` checks and parses.
+struct StoredLatest {
+    /// With a placeholder state until `state` is parsed.
+    attempt: Attempt,
+    state: String,
+    attempt_no: u32,
+    amount_paise: i64,
+    cells: String,
+    payout: Option<String>,
+    first_order_id: String,
+}
+
 impl Journal {
     /// The latest attempts of the batch's rows in `states` (and in `rows`, when given), in
     /// sheet order.
@@ -95,12 +108,10 @@ impl Journal {
                  WHERE a.batch_id = ?1 AND a.superseded = 0 ORDER BY a.row_no",
             )
             .map_err(e)?;
-        type Raw = (Attempt, String, u32, i64, String, Option<String>, String);
-        let raw: Vec<Raw> = stmt
+        let stored: Vec<StoredLatest> = stmt
             .query_map(params![batch_id], |r| {
-                let state: String = r.get(3)?;
-                Ok((
-                    Attempt {
+                Ok(StoredLatest {
+                    attempt: Attempt {
                         id: r.get(0)?,
                         row_no: r.get::<_, i64>(1)? as u64,
                         order_id: r.get(2)?,
@@ -113,19 +124,28 @@ impl Journal {
                         message: None,
                         attention: None,
                     },
-                    state,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                ))
+                    state: r.get(3)?,
+                    attempt_no: r.get(7)?,
+                    amount_paise: r.get(8)?,
+                    cells: r.get(9)?,
+                    payout: r.get(10)?,
+                    first_order_id: r.get(11)?,
+                })
             })
             .map_err(e)?
             .collect::<std::result::Result<_, _>>()
             .map_err(e)?;
         let mut chosen = Vec::new();
-        for (mut attempt, state, attempt_no, amount_paise, cells, payout, first) in raw {
+        for StoredLatest {
+            mut attempt,
+            state,
+            attempt_no,
+            amount_paise,
+            cells,
+            payout,
+            first_order_id,
+        } in stored
+        {
             attempt.state = state.parse().map_err(|m: String| self.corrupt(m))?;
             if !states.contains(&attempt.state) || rows.is_some_and(|r| !r.contains(attempt.row_no))
             {
@@ -142,7 +162,7 @@ impl Journal {
                 cells: serde_json::from_str(&cells).map_err(|err| corrupt("cells", err))?,
                 payout: serde_json::from_str(payout.as_deref().unwrap_or("null"))
                     .map_err(|err| corrupt("payout", err))?,
-                first_order_id: first,
+                first_order_id,
             });
         }
         Ok(chosen)
