@@ -31,6 +31,10 @@ impl<P: Provider> Engine<P> {
                 break;
             }
             let permits = self.free_slots(&slots).await;
+            // The wait for a slot is when the breaker opens or a stop comes: claim nothing then.
+            if !self.proceeding() {
+                break;
+            }
             let claimed = self.journal.claim(
                 batch_id,
                 permits.len(),
