@@ -1,9 +1,11 @@
 //! payrun: payout sheets in, payout links out, with a journal that makes every run resumable.
 //!
-//! Data flow (DESIGN.md): `sheet` reads cells -> `validate` turns them into `payout::PayoutRow`s
-//! or issues (`intake` streams a whole sheet through it) -> `journal` stores the batch -> `engine` creates and polls links through a
-//! `provider` -> `report` writes what happened. `sandbox` simulates the providers;
-//! `commands` is the edge that wires it together for `main`.
+//! `sheet` reads cells -> `validate` turns a row into a `payout::PayoutRow` or issues, and
+//! `intake` streams a whole sheet through it into the `journal` -> `engine` creates and polls
+//! links through a `provider` -> `report` writes what happened. `sandbox` simulates the
+//! providers; `commands` is the edge that wires it together for `main`. The module map, the
+//! row states and the invariants: docs/ARCHITECTURE.md; what payrun relies on from each
+//! provider: docs/PROVIDERS.md.
 
 pub mod cli;
 pub mod commands;

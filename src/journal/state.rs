@@ -1,5 +1,5 @@
-//! Row states (DESIGN.md "Row states"), which of them are terminal, and why a row can need
-//! a person.
+//! Row states (docs/ARCHITECTURE.md "Row states"), which of them are terminal, and why a
+//! row can need a person.
 
 use crate::payout::LinkState;
 use std::fmt;
