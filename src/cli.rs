@@ -1,5 +1,6 @@
 //! Command-line definitions (clap): every subcommand, flag and help text, and the parsers of
 //! flag values (durations, dates, amounts). Credentials are never flags: they come
+//! from the environment or the `--config` file.
 
 use crate::journal::{RowSet, RowState};
 use crate::pacer::Rate;
