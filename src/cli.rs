@@ -109,6 +109,9 @@ pub struct SheetArgs {
     /// an amount far above the sheet's median) as errors.
     #[arg(long)]
     pub strict: bool,
+    /// Print every row's own warning instead of one line per kind of warning.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// The config file's `[columns]` table (filled by the command, not a flag).
     #[arg(skip)]
     pub columns: crate::validate::ColumnMap,

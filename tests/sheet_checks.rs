@@ -122,7 +122,17 @@ async fn warnings_never_block_unless_strict() {
         "warnings do not make a sheet invalid: {}",
         text(&out)
     );
+    // One line per kind of warning, naming the rows; --verbose gives each row's own.
     let said = stdout(&out);
+    assert_eq!(
+        said.lines().filter(|l| l.starts_with("warning:")).collect::<Vec<_>>(),
+        [
+            "warning: 1 row is over 10× the median amount (₹120.00): row 5; check for a misplaced decimal point",
+            "warning: 1 row pays the same phone the same amount as an earlier row: row 4; delete a row if it is a copy",
+        ],
+        "{said}"
+    );
+    let said = stdout(&validate(&dir, &sheet, &["--verbose"]));
     assert!(
         said.contains("warning: row 4, column Phone: pays 100.00 to the same phone as row 2"),
         "{said}"
@@ -169,7 +179,8 @@ async fn warnings_never_block_unless_strict() {
     .unwrap();
     let out = validate(&dir, &next, &[]);
     assert!(
-        stdout(&out).contains("was paid by another batch in the last 30 days"),
+        stdout(&out)
+            .contains("warning: 1 row pays a phone another batch paid in the last 30 days: row 2"),
         "{}",
         text(&out)
     );

@@ -76,3 +76,34 @@ fn the_samples_are_valid() {
         assert_eq!(code(&out), 0, "{sample}: {}", text(&out));
     }
 }
+
+#[test]
+fn the_samples_warnings_come_one_line_per_kind() {
+    let dir = tempdir();
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/payouts.csv");
+    let out = validate(&sample, &dir);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        warnings,
+        ["warning: 9 rows are over 10× the median amount (₹999.00): rows 5, 13, 33, 146, 149 and 4 more; check for a misplaced decimal point"],
+        "{stdout}"
+    );
+    let verbose = Command::new(BIN)
+        .arg("--journal")
+        .arg(path(&dir, "none.db"))
+        .args(["validate", "--verbose"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&verbose.stdout);
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains("median")).count(),
+        9,
+        "{stdout}"
+    );
+}

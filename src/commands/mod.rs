@@ -162,6 +162,19 @@ fn sheet_options(args: &SheetArgs) -> SheetOptions {
     }
 }
 
+/// The sheet's warnings as printed: one line per kind, or with `--verbose` one per row.
+fn warning_lines(intake: &intake::Intake, verbose: bool) -> Vec<String> {
+    if verbose {
+        intake.warnings.iter().map(ToString::to_string).collect()
+    } else {
+        intake
+            .warning_groups
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+}
+
 /// Default report: `<sheet>.report.csv` beside the sheet.
 pub fn default_report_path(sheet: &Path) -> PathBuf {
     sheet.with_extension("report.csv")
@@ -179,8 +192,8 @@ fn validate(journal: Option<&Path>, args: &ValidateArgs) -> anyhow::Result<Exit>
     for issue in &intake.issues {
         println!("{issue}");
     }
-    for warning in &intake.warnings {
-        println!("warning: {warning}");
+    for line in warning_lines(&intake, args.sheet.verbose) {
+        println!("warning: {line}");
     }
     println!("{}: {}", intake.sheet_path.display(), intake.totals_text());
     if let Some(path) = &args.errors {

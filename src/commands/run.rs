@@ -80,8 +80,8 @@ pub async fn run(g: &Global, mut args: RunArgs) -> anyhow::Result<Exit> {
         }
         None => {
             let (intake, batch) = intake::import(opened, &sheet, &journal, &checks)?;
-            for warning in &intake.warnings {
-                eprintln!("warning: {warning}");
+            for line in super::warning_lines(&intake, args.sheet.verbose) {
+                eprintln!("warning: {line}");
             }
             let Some(batch) = batch else {
                 for issue in &intake.issues {

@@ -27,6 +27,7 @@ use digest::SheetDigest;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use used_ids::reject_used;
+pub use warnings::WarningGroup;
 use warnings::{SheetWarnings, RECENT_DAYS};
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +80,8 @@ pub struct Intake {
     pub issues: Vec<RowIssue>,
     /// Likely mistakes that do not make a row invalid (`--strict` makes them block).
     pub warnings: Vec<RowIssue>,
+    /// The same warnings, one group per kind, as a person reads them.
+    pub warning_groups: Vec<WarningGroup>,
     /// The invalid rows as they were read, with their issues, for `validate --errors`.
     pub invalid_rows: Vec<InvalidRow>,
     invalid: u64,
@@ -156,6 +159,7 @@ fn stream(
         digest: String::new(),
         issues: Vec::new(),
         warnings: Vec::new(),
+        warning_groups: Vec::new(),
         invalid_rows: Vec::new(),
         invalid: 0,
     };
@@ -194,6 +198,6 @@ fn stream(
     }
     intake.total = Amount::from_paise(total);
     intake.digest = digest.finish();
-    intake.warnings = warnings.finish();
+    (intake.warnings, intake.warning_groups) = warnings.finish_grouped();
     Ok(intake)
 }

@@ -21,6 +21,8 @@ pub(super) struct SheetWarnings<'a> {
     amount_column: String,
     paid: Vec<Paid>,
     warnings: Vec<RowIssue>,
+    /// The median the far-above-median warnings were measured against.
+    median: Option<Amount>,
 }
 
 /// A valid row, as the sheet-wide warnings see it.
@@ -44,6 +46,7 @@ impl<'a> SheetWarnings<'a> {
             amount_column: amount_column.to_string(),
             paid: Vec::new(),
             warnings: Vec::new(),
+            median: None,
         }
     }
 
@@ -70,14 +73,36 @@ impl<'a> SheetWarnings<'a> {
 
     /// Every warning, by row (a row's own warnings in the order: recently paid, far above
     /// the median, repeated).
-    pub(super) fn finish(mut self) -> Vec<RowIssue> {
-        if self.paid.is_empty() {
-            return self.warnings;
+    #[cfg(test)]
+    pub(super) fn finish(self) -> Vec<RowIssue> {
+        self.finish_grouped().0
+    }
+
+    /// Every warning, by row, and the same warnings as one group per kind.
+    pub(super) fn finish_grouped(mut self) -> (Vec<RowIssue>, Vec<WarningGroup>) {
+        if !self.paid.is_empty() {
+            self.far_above_median();
+            self.repeated();
+            self.warnings.sort_by_key(|w| w.row_no);
         }
-        self.far_above_median();
-        self.repeated();
-        self.warnings.sort_by_key(|w| w.row_no);
-        self.warnings
+        let kinds = [
+            Kind::RecentlyPaid,
+            Kind::FarAboveMedian(self.median.unwrap_or_default()),
+            Kind::Repeated,
+        ];
+        let groups = kinds
+            .into_iter()
+            .filter_map(|kind| {
+                let rows: Vec<u64> = self
+                    .warnings
+                    .iter()
+                    .filter(|w| w.code == kind.code())
+                    .map(|w| w.row_no)
+                    .collect();
+                (!rows.is_empty()).then_some(WarningGroup { kind, rows })
+            })
+            .collect();
+        (self.warnings, groups)
     }
 
     fn far_above_median(&mut self) {
@@ -85,6 +110,7 @@ impl<'a> SheetWarnings<'a> {
         let mid = amounts.len() / 2;
         let median = *amounts.select_nth_unstable(mid).1;
         drop(amounts);
+        self.median = Some(Amount::from_paise(median));
         for p in self
             .paid
             .iter()
@@ -117,6 +143,82 @@ impl<'a> SheetWarnings<'a> {
                 ));
             }
         }
+    }
+}
+
+/// One kind of warning and every row it names, for a person reading a run: one line however
+/// many rows (`--verbose` shows each row's own warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarningGroup {
+    kind: Kind,
+    pub rows: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    RecentlyPaid,
+    /// With the sheet's median amount.
+    FarAboveMedian(Amount),
+    Repeated,
+}
+
+impl Kind {
+    fn code(self) -> &'static str {
+        match self {
+            Kind::RecentlyPaid => "warning.recently_paid",
+            Kind::FarAboveMedian(_) => "warning.far_above_median",
+            Kind::Repeated => "warning.repeated",
+        }
+    }
+}
+
+/// How many rows a warning line names before it only counts the rest.
+const ROWS_SHOWN: usize = 5;
+
+impl std::fmt::Display for WarningGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.rows.len();
+        let one = n == 1;
+        let (rows, are, pay) = if one {
+            ("row", "is", "pays")
+        } else {
+            ("rows", "are", "pay")
+        };
+        match self.kind {
+            Kind::RecentlyPaid => write!(
+                f,
+                "{n} {rows} {pay} a phone another batch paid in the last {RECENT_DAYS} days"
+            )?,
+            Kind::FarAboveMedian(median) => write!(
+                f,
+                "{n} {rows} {are} over {FAR_ABOVE_MEDIAN}× the median amount ({})",
+                median.to_indian()
+            )?,
+            Kind::Repeated => write!(
+                f,
+                "{n} {rows} {pay} the same phone the same amount as an earlier row"
+            )?,
+        }
+        let shown: Vec<String> = self
+            .rows
+            .iter()
+            .take(ROWS_SHOWN)
+            .map(u64::to_string)
+            .collect();
+        let label = if one { "row" } else { "rows" };
+        match n.checked_sub(ROWS_SHOWN) {
+            Some(more) if more > 0 => write!(f, ": {label} {} and {more} more", shown.join(", ")),
+            _ if n > 1 => {
+                let (last, first) = shown.split_last().expect("two rows or more");
+                write!(f, ": {label} {} and {last}", first.join(", "))
+            }
+            _ => write!(f, ": {label} {}", shown.join(", ")),
+        }?;
+        f.write_str(match self.kind {
+            Kind::RecentlyPaid => "; check they are not the same payouts",
+            Kind::FarAboveMedian(_) => "; check for a misplaced decimal point",
+            Kind::Repeated => "; delete a row if it is a copy",
+        })
     }
 }
 
@@ -292,6 +394,52 @@ mod tests {
                 (6, "warning.repeated"),
             ]
         );
+    }
+
+    fn lines(recent: &[&str], rows: &[PayoutRow]) -> Vec<String> {
+        let recent: HashSet<String> = recent.iter().map(|p| p.to_string()).collect();
+        let mut w = SheetWarnings::new(&recent, "Mobile No", "Amount (INR)");
+        for r in rows {
+            w.row(r);
+        }
+        w.finish_grouped()
+            .1
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn warnings_are_grouped_one_line_per_kind() {
+        let mut rows: Vec<PayoutRow> = (2..=20)
+            .map(|n| row(n, Some(&format!("98765432{n:02}")), 99_900))
+            .collect();
+        for n in [5, 7, 9, 11, 13, 15, 17] {
+            rows[(n - 2) as usize].amount = Amount::from_paise(1_200_000);
+        }
+        rows.push(row(21, Some("9876543205"), 1_200_000));
+        let found = lines(&["9876543203"], &rows);
+        assert_eq!(
+            found,
+            [
+                "1 row pays a phone another batch paid in the last 30 days: row 3; check they are not the same payouts",
+                "8 rows are over 10× the median amount (₹999.00): rows 5, 7, 9, 11, 13 and 3 more; check for a misplaced decimal point",
+                "1 row pays the same phone the same amount as an earlier row: row 21; delete a row if it is a copy",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_short_group_names_every_row() {
+        let mut rows: Vec<PayoutRow> = (2..=12).map(|n| row(n, None, 10_000)).collect();
+        rows[0].amount = Amount::from_paise(1_000_000);
+        rows[3].amount = Amount::from_paise(1_000_000);
+        assert_eq!(
+            lines(&[], &rows),
+            ["2 rows are over 10× the median amount (₹100.00): rows 2 and 5; check for a misplaced decimal point"]
+        );
+        rows[6].amount = Amount::from_paise(1_000_000);
+        assert!(lines(&[], &rows)[0].contains(": rows 2, 5 and 8;"));
     }
 
     #[test]
