@@ -20,35 +20,23 @@ use super::{retryable, Lookup, Provider, ProviderError};
 use crate::ist;
 use crate::payout::PayoutRow;
 use crate::payout::{LinkInfo, LinkState};
+use crate::secret::Secret;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::fmt;
 use std::time::Duration;
 
 pub const STAGING_URL: &str = "https://staging-dashboard.paytm.com";
 
-/// Account and endpoint of one Paytm merchant. The merchant key is a secret: `Debug` hides it.
-#[derive(Clone)]
+/// Account and endpoint of one Paytm merchant. The merchant key is a [`Secret`].
+#[derive(Clone, Debug)]
 pub struct PaytmConfig {
     pub mid: String,
-    pub merchant_key: String,
+    pub merchant_key: Secret,
     pub subwallet_guid: String,
     /// Scheme and host without a trailing slash, e.g. [`STAGING_URL`].
     pub base_url: String,
     /// Whole-request timeout (connect, send, answer).
     pub timeout: Duration,
-}
-
-impl fmt::Debug for PaytmConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PaytmConfig")
-            .field("mid", &self.mid)
-            .field("merchant_key", &"<redacted>")
-            .field("subwallet_guid", &self.subwallet_guid)
-            .field("base_url", &self.base_url)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
 }
 
 /// The Paytm Payout Links API operations payrun uses.
@@ -418,18 +406,11 @@ struct LinkBody<'a> {
 }
 
 /// A Paytm Payout Links client: every request signed, sent over one transport.
+#[derive(Debug)]
 pub struct PaytmClient {
     transport: Transport,
     config: PaytmConfig,
     paths: Paths,
-}
-
-impl fmt::Debug for PaytmClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PaytmClient")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
 }
 
 impl PaytmClient {
@@ -487,7 +468,7 @@ impl PaytmClient {
             code: "REQUEST".into(),
             message: format!("cannot encode the {} request: {e}", op.name()),
         })?;
-        let signature = checksum::sign(&bytes, &self.config.merchant_key).map_err(|e| {
+        let signature = checksum::sign(&bytes, self.config.merchant_key.expose()).map_err(|e| {
             ProviderError::Fatal {
                 code: "CONFIG".into(),
                 message: e.to_string(),

@@ -27,9 +27,9 @@ use super::{retryable, Lookup, Provider, ProviderError};
 use crate::pacer::Pacer;
 use crate::payout::PayoutRow;
 use crate::payout::{LinkInfo, LinkState};
+use crate::secret::Secret;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use time::Date;
@@ -53,25 +53,25 @@ const EXPIRY_PATH: &str = "/payout/v2/smartSend/expiry/";
 const SCOPE: &str = "create_payout_transactions";
 
 /// How payrun logs in to PayU.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub enum Credentials {
     /// A private client id and secret (`grant_type=client_credentials`); no refresh token,
     /// so an expiring token is replaced by logging in again.
     Client {
         client_id: String,
-        client_secret: String,
+        client_secret: Secret,
     },
     /// The public client id with the dashboard user's login (`grant_type=password`); the
     /// token is refreshed with its refresh token.
     User {
         client_id: String,
         username: String,
-        password: String,
+        password: Secret,
     },
 }
 
-/// Account and endpoints of one PayU payout merchant. `Debug` hides the secrets.
-#[derive(Clone)]
+/// Account and endpoints of one PayU payout merchant; its secrets are [`Secret`]s.
+#[derive(Clone, Debug)]
 pub struct PayuConfig {
     pub credentials: Credentials,
     /// The payout merchant id (`pid` / `payoutMerchantId`), from the Payouts dashboard.
@@ -83,23 +83,6 @@ pub struct PayuConfig {
     pub timeout: Duration,
     /// Sends `disableApprovalFlow: true`, for accounts whose maker-checker is optional.
     pub disable_approval: bool,
-}
-
-impl fmt::Debug for PayuConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let login = match &self.credentials {
-            Credentials::Client { client_id, .. } => format!("client {client_id}"),
-            Credentials::User { username, .. } => format!("user {username}"),
-        };
-        f.debug_struct("PayuConfig")
-            .field("login", &login)
-            .field("merchant_id", &self.merchant_id)
-            .field("auth_url", &self.auth_url)
-            .field("base_url", &self.base_url)
-            .field("timeout", &self.timeout)
-            .field("disable_approval", &self.disable_approval)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The operations payrun uses.
@@ -558,13 +541,15 @@ struct CreateBody<'a> {
 }
 
 /// A token and when to stop using it.
+#[derive(Debug)]
 struct Token {
-    access: String,
-    refresh: Option<String>,
+    access: Secret,
+    refresh: Option<Secret>,
     renew_at: Instant,
 }
 
 /// A PayU Smart Send client.
+#[derive(Debug)]
 pub struct PayuClient {
     config: PayuConfig,
     auth: Transport,
@@ -574,14 +559,6 @@ pub struct PayuClient {
     /// 401, a lookup by link id) waits here for its turn.
     pacer: Option<Arc<Pacer>>,
     paths: Paths,
-}
-
-impl fmt::Debug for PayuClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PayuClient")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
 }
 
 /// What the token endpoint answered.
@@ -820,7 +797,7 @@ impl PayuClient {
 
     /// The bearer token to use now: the current one, or a new one if it is due for renewal.
     /// The lock is held while a new one is fetched, so there is one fetch at a time.
-    async fn bearer(&self) -> Result<String, ProviderError> {
+    async fn bearer(&self) -> Result<Secret, ProviderError> {
         let mut slot = self.token.lock().await;
         if let Some(token) = slot.as_ref() {
             if Instant::now() < token.renew_at {
@@ -829,7 +806,7 @@ impl PayuClient {
         }
         let refresh = slot.as_ref().and_then(|t| t.refresh.clone());
         let fresh = match refresh {
-            Some(refresh) => match self.fetch_token(Grant::Refresh(&refresh)).await {
+            Some(refresh) => match self.fetch_token(Grant::Refresh(refresh.expose())).await {
                 Ok(token) => token,
                 // A refused refresh token: log in again with the credentials.
                 Err(ProviderError::Fatal { .. }) => self.fetch_token(Grant::Login).await?,
@@ -843,9 +820,9 @@ impl PayuClient {
     }
 
     /// Forgets `used` after PayU refused it, unless another request already replaced it.
-    async fn refused(&self, used: &str) {
+    async fn refused(&self, used: &Secret) {
         let mut slot = self.token.lock().await;
-        if let Some(token) = slot.as_mut().filter(|t| t.access == used) {
+        if let Some(token) = slot.as_mut().filter(|t| &t.access == used) {
             token.renew_at = Instant::now();
         }
     }
@@ -868,7 +845,7 @@ impl PayuClient {
             ) => pairs.extend([
                 ("grant_type", "client_credentials"),
                 ("client_id", client_id.as_str()),
-                ("client_secret", client_secret.as_str()),
+                ("client_secret", client_secret.expose()),
             ]),
             (
                 Grant::Login,
@@ -881,7 +858,7 @@ impl PayuClient {
                 ("grant_type", "password"),
                 ("client_id", client_id.as_str()),
                 ("username", username.as_str()),
-                ("password", password.as_str()),
+                ("password", password.expose()),
             ]),
         }
         let request = Request {
@@ -915,8 +892,8 @@ impl PayuClient {
                 let margin = (lifetime / 10).min(Duration::from_secs(300));
                 tracing::debug!(?lifetime, "PayU token issued");
                 Ok(Token {
-                    access,
-                    refresh: refresh_token,
+                    access: access.into(),
+                    refresh: refresh_token.map(Secret::from),
                     renew_at: Instant::now() + lifetime - margin,
                 })
             }
@@ -980,14 +957,20 @@ impl PayuClient {
         verdict
     }
 
-    async fn send(&self, method: Method, path: &str, body: &Body, token: &str) -> Answer {
+    async fn send(&self, method: Method, path: &str, body: &Body, token: &Secret) -> Answer {
         let request = self.request(method, path, body, token);
         Answer::from_sent(self.api.send(request).await, parse_envelope)
     }
 
-    fn request<'a>(&self, method: Method, path: &'a str, body: &Body, token: &str) -> Request<'a> {
+    fn request<'a>(
+        &self,
+        method: Method,
+        path: &'a str,
+        body: &Body,
+        token: &Secret,
+    ) -> Request<'a> {
         let mut headers = vec![
-            ("authorization", format!("Bearer {token}")),
+            ("authorization", format!("Bearer {}", token.expose())),
             ("pid", self.config.merchant_id.clone()),
             ("payoutmerchantid", self.config.merchant_id.clone()),
         ];
@@ -1273,6 +1256,36 @@ mod tests {
         assert_eq!(parse_timestamp_ms("1970-01-01T05:30:00.000+0530"), Some(0));
         assert_eq!(parse_timestamp_ms("1970-01-01T00:00:02.000Z"), Some(2000));
         assert_eq!(parse_timestamp_ms("soon"), None);
+    }
+
+    #[test]
+    fn debug_shows_no_credential() {
+        let config = |credentials| PayuConfig {
+            credentials,
+            merchant_id: "42".into(),
+            auth_url: "http://127.0.0.1:9".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            timeout: Duration::from_secs(1),
+            disable_approval: false,
+        };
+        let client = config(Credentials::Client {
+            client_id: "cid".into(),
+            client_secret: "top-secret-1".into(),
+        });
+        let user = config(Credentials::User {
+            client_id: TEST_PUBLIC_CLIENT_ID.into(),
+            username: "ops@example.com".into(),
+            password: "pass-word-9".into(),
+        });
+        let shown = format!(
+            "{client:?} {user:?} {:?}",
+            PayuClient::new(client.clone()).unwrap()
+        );
+        assert!(
+            !shown.contains("top-secret-1") && !shown.contains("pass-word-9"),
+            "{shown}"
+        );
+        assert!(shown.contains("cid") && shown.contains(crate::secret::MASK));
     }
 
     #[test]
