@@ -69,8 +69,8 @@ pub struct SandboxConfig {
     pub lost_answer_rate: f64,
     /// The first N status lookups of each new link answer "not found".
     pub not_found_polls: u32,
-    /// The beneficiary claims the link after a seeded delay in this range.
-    pub claim_after: (Duration, Duration),
+    /// The beneficiary claims the link after a seeded delay in this window.
+    pub claim_after: ClaimWindow,
     /// A link never claimed expires this long after it was created.
     pub expire_after: Duration,
     /// Shares of beneficiaries who are paid and whose payout fails; the rest never claim.
@@ -87,9 +87,9 @@ pub struct SandboxConfig {
     /// Share of lookups of a settled link that still report it pending: a status that flaps
     /// after being terminal.
     pub flap_rate: f64,
-    /// A provider outage: from `.0` after the simulator started, for `.1`, every protocol
-    /// request is answered 503 and nothing is processed.
-    pub outage: Option<(Duration, Duration)>,
+    /// A provider outage: while it lasts, every protocol request is answered 503 and nothing
+    /// is processed.
+    pub outage: Option<Outage>,
     /// Lifetime of a PayU access token.
     pub token_ttl: Duration,
     /// PayU maker-checker: links created without `disableApprovalFlow` wait for approval.
@@ -99,6 +99,21 @@ pub struct SandboxConfig {
     /// The PayU account's balance before any link is paid; Get Account Details subtracts
     /// the PayU links paid so far.
     pub payu_balance_paise: i64,
+}
+
+/// How long after its creation a link's beneficiary claims it: a seeded delay between
+/// `earliest` and `latest` (either may be the larger; equal means exactly then).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimWindow {
+    pub earliest: Duration,
+    pub latest: Duration,
+}
+
+/// A provider outage: from `start` after the simulator started, for `length`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outage {
+    pub start: Duration,
+    pub length: Duration,
 }
 
 /// ₹1 crore.
@@ -137,7 +152,10 @@ impl SandboxConfig {
             error_rate: 0.0,
             lost_answer_rate: 0.0,
             not_found_polls: 0,
-            claim_after: (Duration::from_secs(1), Duration::from_secs(8)),
+            claim_after: ClaimWindow {
+                earliest: Duration::from_secs(1),
+                latest: Duration::from_secs(8),
+            },
             expire_after: Duration::from_secs(12),
             paid_share: 0.85,
             failed_share: 0.07,
@@ -184,7 +202,10 @@ impl SandboxConfig {
     /// Beneficiaries who never act during a test.
     pub(crate) fn idle() -> Self {
         SandboxConfig {
-            claim_after: (Duration::from_secs(600), Duration::from_secs(600)),
+            claim_after: ClaimWindow {
+                earliest: Duration::from_secs(600),
+                latest: Duration::from_secs(600),
+            },
             expire_after: Duration::from_secs(900),
             ..SandboxConfig::fast()
         }
@@ -202,7 +223,10 @@ impl Default for SandboxConfig {
             error_rate: 0.0,
             lost_answer_rate: 0.0,
             not_found_polls: 1,
-            claim_after: (Duration::from_secs(5), Duration::from_secs(60)),
+            claim_after: ClaimWindow {
+                earliest: Duration::from_secs(5),
+                latest: Duration::from_secs(60),
+            },
             expire_after: Duration::from_secs(120),
             paid_share: 0.8,
             failed_share: 0.1,
@@ -329,9 +353,9 @@ impl Shared {
 
     /// Whether the configured outage is in force now.
     fn in_outage(&self, config: &SandboxConfig) -> bool {
-        config.outage.is_some_and(|(from, length)| {
+        config.outage.is_some_and(|outage| {
             let age = Instant::now().saturating_duration_since(self.started);
-            age >= from && age < from + length
+            age >= outage.start && age < outage.start + outage.length
         })
     }
 

@@ -558,7 +558,7 @@ fn not_active(phase: Phase) -> Refusal {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Sandbox, SandboxConfig};
+    use super::super::{ClaimWindow, Sandbox, SandboxConfig};
     use super::*;
     use crate::payout::LinkState;
     use crate::payout::Notify;
@@ -857,7 +857,10 @@ mod tests {
 
     fn quick(paid_share: f64, failed_share: f64) -> SandboxConfig {
         SandboxConfig {
-            claim_after: (Duration::from_millis(50), Duration::from_millis(100)),
+            claim_after: ClaimWindow {
+                earliest: Duration::from_millis(50),
+                latest: Duration::from_millis(100),
+            },
             expire_after: Duration::from_millis(300),
             paid_share,
             failed_share,

@@ -777,7 +777,7 @@ async fn extend(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{InProcessSandbox, Sandbox, SandboxConfig};
+    use super::super::{ClaimWindow, InProcessSandbox, Sandbox, SandboxConfig};
     use super::*;
     use crate::payout::{LinkInfo, LinkState};
     use crate::provider::payu::{Credentials, PayuClient, PayuConfig};
@@ -1060,7 +1060,10 @@ mod tests {
     #[tokio::test]
     async fn paid_failed_and_expired_links_in_payrun_terms() {
         let sb = Sandbox::local(SandboxConfig {
-            claim_after: (Duration::from_millis(50), Duration::from_millis(50)),
+            claim_after: ClaimWindow {
+                earliest: Duration::from_millis(50),
+                latest: Duration::from_millis(50),
+            },
             expire_after: Duration::from_millis(600),
             paid_share: 0.5,
             failed_share: 0.5,
@@ -1102,7 +1105,10 @@ mod tests {
     #[tokio::test]
     async fn cancel_by_reference_and_a_paid_link_stays_paid() {
         let sb = Sandbox::local(SandboxConfig {
-            claim_after: (Duration::from_millis(100), Duration::from_millis(100)),
+            claim_after: ClaimWindow {
+                earliest: Duration::from_millis(100),
+                latest: Duration::from_millis(100),
+            },
             paid_share: 1.0,
             failed_share: 0.0,
             ..SandboxConfig::fast()
@@ -1144,7 +1150,10 @@ mod tests {
     #[tokio::test]
     async fn extend_moves_an_open_links_expiry() {
         let sb = Sandbox::local(SandboxConfig {
-            claim_after: (Duration::from_secs(600), Duration::from_secs(600)),
+            claim_after: ClaimWindow {
+                earliest: Duration::from_secs(600),
+                latest: Duration::from_secs(600),
+            },
             expire_after: Duration::from_millis(300),
             ..SandboxConfig::fast()
         })
@@ -1262,10 +1271,10 @@ mod tests {
 
     fn beneficiaries(claim_ms: u64, paid: f64, failed: f64, expire_ms: u64) -> SandboxConfig {
         SandboxConfig {
-            claim_after: (
-                Duration::from_millis(claim_ms),
-                Duration::from_millis(claim_ms),
-            ),
+            claim_after: ClaimWindow {
+                earliest: Duration::from_millis(claim_ms),
+                latest: Duration::from_millis(claim_ms),
+            },
             paid_share: paid,
             failed_share: failed,
             expire_after: Duration::from_millis(expire_ms),
