@@ -6,6 +6,7 @@ use crate::payout::ProviderKind;
 use crate::provider::paytm::{PaytmConfig, STAGING_URL};
 use crate::provider::payu::{self, Credentials, PayuConfig};
 use crate::provider::ProviderConfig;
+use crate::secret::Secret;
 use crate::validate::{ColumnMap, Field};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,9 +65,11 @@ pub enum ConfigError {
 
 /// Settings as key -> value, from the file (if any) overlaid by the environment, and the
 /// file's `[columns]` table.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Settings {
-    values: BTreeMap<String, String>,
+    /// Every value is held as a `Secret`, so `Debug` shows the keys and no value; which keys
+    /// are secrets to a person is [`SECRETS`]' business (`shown`).
+    values: BTreeMap<String, Secret>,
     /// Sheet headers mapped to fields (`"Beneficiary Mobile" = "phone"`).
     pub columns: ColumnMap,
     /// The config file read, if any.
@@ -87,14 +90,6 @@ pub enum Source {
 /// Settings whose values are never shown, only whether they are set.
 const SECRETS: &[&str] = &[PAYTM_MERCHANT_KEY, PAYU_CLIENT_SECRET, PAYU_PASSWORD];
 
-impl std::fmt::Debug for Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings")
-            .field("keys", &self.values.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
 impl Settings {
     /// The file's settings (if any), overlaid by `PAYRUN_*` environment variables.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
@@ -105,7 +100,7 @@ impl Settings {
         for (key, value) in std::env::vars() {
             if key.starts_with("PAYRUN_") {
                 settings.from_env.insert(key.clone());
-                settings.values.insert(key, value);
+                settings.values.insert(key, value.into());
             }
         }
         Ok(settings)
@@ -153,7 +148,7 @@ impl Settings {
         for (key, value) in table {
             match value {
                 toml::Value::String(v) => {
-                    values.insert(key, v);
+                    values.insert(key, v.into());
                 }
                 toml::Value::Table(map) if key == "columns" => {
                     for (header, field) in map {
@@ -188,7 +183,7 @@ impl Settings {
     fn get(&self, key: &str) -> Option<&str> {
         self.values
             .get(key)
-            .map(String::as_str)
+            .map(Secret::expose)
             .filter(|v| !v.trim().is_empty())
     }
 
@@ -233,12 +228,12 @@ impl Settings {
         ) {
             (Some(secret), _, _) => Credentials::Client {
                 client_id,
-                client_secret: secret.trim().to_string(),
+                client_secret: secret.trim().into(),
             },
             (None, Some(username), Some(password)) => Credentials::User {
                 client_id,
                 username: username.trim().to_string(),
-                password: password.to_string(),
+                password: password.into(),
             },
             _ => return Err(ConfigError::NoPayuLogin),
         };
@@ -270,7 +265,7 @@ impl Settings {
         }
         Ok(PaytmConfig {
             mid: self.require(PAYTM_MID)?,
-            merchant_key,
+            merchant_key: merchant_key.into(),
             subwallet_guid: self.require(PAYTM_SUBWALLET_GUID)?,
             base_url: self.secure_url(PAYTM_BASE_URL, STAGING_URL)?,
             timeout: REQUEST_TIMEOUT,
@@ -410,6 +405,20 @@ mod tests {
         );
         s2.values.insert(PAYU_DISABLE_APPROVAL.into(), "yes".into());
         assert!(matches!(s2.payu(), Err(ConfigError::NotABool { .. })));
+    }
+
+    #[test]
+    fn debug_shows_the_keys_and_no_value() {
+        let mut s = Settings::default();
+        s.values
+            .insert(PAYU_CLIENT_SECRET.into(), "top-secret-1".into());
+        s.values.insert(PAYTM_MID.into(), "MID123".into());
+        let shown = format!("{s:?}");
+        assert!(shown.contains(PAYU_CLIENT_SECRET), "{shown}");
+        assert!(
+            !shown.contains("top-secret-1") && !shown.contains("MID123"),
+            "{shown}"
+        );
     }
 
     #[test]

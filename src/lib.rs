@@ -23,5 +23,6 @@ pub mod provider;
 pub mod redact;
 pub mod report;
 pub mod sandbox;
+pub mod secret;
 pub mod sheet;
 pub mod validate;

@@ -90,6 +90,15 @@ pub struct Pacer {
     paused_until: Mutex<Option<Instant>>,
 }
 
+/// The limiter's state has no `Debug`; a pacer shows only whether it is paused.
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer")
+            .field("paused_until", &self.paused_until)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Pacer {
     /// `burst` is how many requests may go at once after an idle spell (at least 1).
     pub fn new(rate: Rate, burst: NonZeroU32) -> Pacer {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use payrun::sandbox::{Sandbox, SandboxConfig};
+use payrun::sandbox::{ClaimWindow, Sandbox, SandboxConfig};
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
@@ -201,7 +201,10 @@ async fn a_week_of_operations() {
 async fn a_cancel_racing_a_payment_loses_and_the_row_stays_paid() {
     // Half the beneficiaries pay 300 ms after the link is made; the rest never act.
     let sb = sandbox(SandboxConfig {
-        claim_after: (Duration::from_millis(300), Duration::from_millis(300)),
+        claim_after: ClaimWindow {
+            earliest: Duration::from_millis(300),
+            latest: Duration::from_millis(300),
+        },
         expire_after: Duration::from_secs(600),
         paid_share: 0.5,
         failed_share: 0.0,
@@ -307,7 +310,10 @@ async fn two_polls_at_once_never_share_the_journal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extend_keeps_payu_links_alive_and_resend_is_paytms() {
     let sb = sandbox(SandboxConfig {
-        claim_after: (Duration::from_secs(600), Duration::from_secs(600)),
+        claim_after: ClaimWindow {
+            earliest: Duration::from_secs(600),
+            latest: Duration::from_secs(600),
+        },
         expire_after: Duration::from_secs(5),
         ..quick_config(44)
     })

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use payrun::sandbox::{Sandbox, SandboxConfig};
+use payrun::sandbox::{ClaimWindow, Sandbox, SandboxConfig};
 use std::path::Path;
 use std::time::Duration;
 
@@ -188,7 +188,10 @@ async fn tokens_expiring_mid_batch_are_refreshed_not_fatal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_access_stops_the_batch_with_exit_4_after_journaling_what_was_sent() {
     let sb = sandbox(SandboxConfig {
-        claim_after: (Duration::from_secs(600), Duration::from_secs(600)),
+        claim_after: ClaimWindow {
+            earliest: Duration::from_secs(600),
+            latest: Duration::from_secs(600),
+        },
         expire_after: Duration::from_secs(900),
         ..quick_config(27)
     })

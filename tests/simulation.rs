@@ -18,9 +18,9 @@ use payrun::provider::payu::{Credentials, PayuClient, PayuConfig};
 use payrun::provider::transport::Transport;
 use payrun::provider::Client;
 use payrun::sandbox::{
-    Dialect, Duplicates, InProcessSandbox, RetryAfter, SandboxConfig, SANDBOX_KEY, SANDBOX_MID,
-    SANDBOX_PAYU_CLIENT_ID, SANDBOX_PAYU_CLIENT_SECRET, SANDBOX_PAYU_MERCHANT_ID,
-    SANDBOX_SUBWALLET,
+    ClaimWindow, Dialect, Duplicates, InProcessSandbox, Outage, RetryAfter, SandboxConfig,
+    SANDBOX_KEY, SANDBOX_MID, SANDBOX_PAYU_CLIENT_ID, SANDBOX_PAYU_CLIENT_SECRET,
+    SANDBOX_PAYU_MERCHANT_ID, SANDBOX_SUBWALLET,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -134,7 +134,10 @@ fn faults(seed: u64, rng: &mut StdRng) -> SandboxConfig {
         error_rate: rng.random_range(0.0..0.3),
         lost_answer_rate: rng.random_range(0.0..0.4),
         not_found_polls: rng.random_range(0..3),
-        claim_after: (Duration::from_millis(100), Duration::from_secs(5)),
+        claim_after: ClaimWindow {
+            earliest: Duration::from_millis(100),
+            latest: Duration::from_secs(5),
+        },
         expire_after: Duration::from_secs(8),
         paid_share: 0.8,
         failed_share: 0.1,
@@ -148,11 +151,9 @@ fn faults(seed: u64, rng: &mut StdRng) -> SandboxConfig {
             RetryAfter::Absent,
         ][rng.random_range(0..3)],
         garbled_rate: rng.random_range(0.0..0.2),
-        outage: rng.random_bool(0.1).then(|| {
-            (
-                Duration::from_millis(rng.random_range(0..2000)),
-                Duration::from_secs(rng.random_range(1..30)),
-            )
+        outage: rng.random_bool(0.1).then(|| Outage {
+            start: Duration::from_millis(rng.random_range(0..2000)),
+            length: Duration::from_secs(rng.random_range(1..30)),
         }),
         token_ttl: Duration::from_secs(rng.random_range(5..120)),
         approval: rng.random_bool(0.2),
@@ -569,7 +570,10 @@ fn a_seed_replays_exactly() {
 fn each_named_fault_alone() {
     let base = |seed| SandboxConfig {
         seed,
-        claim_after: (Duration::from_millis(100), Duration::from_secs(5)),
+        claim_after: ClaimWindow {
+            earliest: Duration::from_millis(100),
+            latest: Duration::from_secs(5),
+        },
         expire_after: Duration::from_secs(8),
         ..SandboxConfig::fast()
     };
@@ -641,11 +645,17 @@ fn each_named_fault_alone() {
             ..c
         }),
         ("outage longer than the retry budget", |c| SandboxConfig {
-            outage: Some((Duration::ZERO, Duration::from_secs(600))),
+            outage: Some(Outage {
+                start: Duration::ZERO,
+                length: Duration::from_secs(600),
+            }),
             ..c
         }),
         ("outage mid-batch", |c| SandboxConfig {
-            outage: Some((Duration::from_millis(500), Duration::from_secs(20))),
+            outage: Some(Outage {
+                start: Duration::from_millis(500),
+                length: Duration::from_secs(20),
+            }),
             ..c
         }),
         ("everything at once", |c| SandboxConfig {
@@ -691,12 +701,18 @@ fn an_outage_stops_the_batch_in_bounded_time_and_the_next_run_finishes() {
     runtime.block_on(async {
         let mut rng = StdRng::seed_from_u64(42);
         let calm_config = SandboxConfig {
-            claim_after: (Duration::from_millis(100), Duration::from_secs(5)),
+            claim_after: ClaimWindow {
+                earliest: Duration::from_millis(100),
+                latest: Duration::from_secs(5),
+            },
             expire_after: Duration::from_secs(8),
             ..SandboxConfig::fast()
         };
         let down = SandboxConfig {
-            outage: Some((Duration::ZERO, Duration::from_secs(86_400))),
+            outage: Some(Outage {
+                start: Duration::ZERO,
+                length: Duration::from_secs(86_400),
+            }),
             ..calm_config.clone()
         };
         let sim = InProcessSandbox::new(down);
@@ -758,7 +774,10 @@ fn a_thousand_rows_through_a_thirty_percent_fault_mix() {
             garbled_rate: 0.1,
             not_found_polls: 1,
             rate_limit: Some(50),
-            claim_after: (Duration::from_millis(100), Duration::from_secs(5)),
+            claim_after: ClaimWindow {
+                earliest: Duration::from_millis(100),
+                latest: Duration::from_secs(5),
+            },
             expire_after: Duration::from_secs(8),
             ..SandboxConfig::fast()
         };
@@ -778,10 +797,10 @@ fn a_link_never_settled_by_the_provider_is_expired_after_its_grace() {
     let runtime = paused_runtime();
     runtime.block_on(async {
         let sim = InProcessSandbox::new(SandboxConfig {
-            claim_after: (
-                Duration::from_secs(90 * 86_400),
-                Duration::from_secs(90 * 86_400),
-            ),
+            claim_after: ClaimWindow {
+                earliest: Duration::from_secs(90 * 86_400),
+                latest: Duration::from_secs(90 * 86_400),
+            },
             expire_after: Duration::from_secs(90 * 86_400),
             ..SandboxConfig::fast()
         });

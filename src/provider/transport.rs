@@ -189,7 +189,7 @@ pub struct Request<'a> {
     pub body: Vec<u8>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub enum Transport {
     Http {
         client: reqwest::Client,

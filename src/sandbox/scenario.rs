@@ -4,7 +4,7 @@
 //! order ids, whatever the order or timing of the requests. Nothing here knows a protocol.
 
 use super::ledger::Phase;
-use super::SandboxConfig;
+use super::{ClaimWindow, SandboxConfig};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -68,8 +68,8 @@ impl Fate {
 
 /// The beneficiary behaviour for `order_id`, deterministic per (seed, order id).
 pub(crate) fn fate(config: &SandboxConfig, order_id: &str) -> Fate {
-    let (a, b) = config.claim_after;
-    let (lo, hi) = (a.min(b), a.max(b));
+    let ClaimWindow { earliest, latest } = config.claim_after;
+    let (lo, hi) = (earliest.min(latest), earliest.max(latest));
     let claim_after = lo + (hi - lo).mul_f64(draw(config.seed, "claim", order_id, 0));
     let paid = share(config.paid_share);
     let failed = share(config.failed_share);
@@ -222,7 +222,7 @@ mod tests {
         );
         assert!((40..=100).contains(&count(Outcome::Failed)));
         assert!((40..=120).contains(&count(Outcome::NeverClaims)));
-        let (lo, hi) = c.claim_after;
+        let (lo, hi) = (c.claim_after.earliest, c.claim_after.latest);
         assert!(fates
             .iter()
             .all(|f| f.claim_after >= lo && f.claim_after <= hi));

@@ -3,8 +3,9 @@
 #![allow(dead_code)]
 
 use payrun::sandbox::{
-    LedgerEntry, Sandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID, SANDBOX_PAYU_CLIENT_ID,
-    SANDBOX_PAYU_CLIENT_SECRET, SANDBOX_PAYU_MERCHANT_ID, SANDBOX_SUBWALLET,
+    ClaimWindow, LedgerEntry, Sandbox, SandboxConfig, SANDBOX_KEY, SANDBOX_MID,
+    SANDBOX_PAYU_CLIENT_ID, SANDBOX_PAYU_CLIENT_SECRET, SANDBOX_PAYU_MERCHANT_ID,
+    SANDBOX_SUBWALLET,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -71,7 +72,10 @@ pub fn write_xlsx(path: &Path, rows: &[Row]) {
 pub fn quick_config(seed: u64) -> SandboxConfig {
     SandboxConfig {
         seed,
-        claim_after: (Duration::from_millis(50), Duration::from_millis(600)),
+        claim_after: ClaimWindow {
+            earliest: Duration::from_millis(50),
+            latest: Duration::from_millis(600),
+        },
         expire_after: Duration::from_millis(900),
         ..SandboxConfig::fast()
     }

@@ -1,7 +1,6 @@
-//! The Paytm Payout Links client: request bodies, the `x-mid`/`x-checksum` signature over the
-//! exact bytes sent, and the one place where Paytm's answers (HTTP status, envelope codes,
-//! transport failures) are classified into `ProviderError` classes (`reference/providers.md`
-//! §1 and §6.2).
+//! Paytm's answer envelope and the one place where Paytm's answers (HTTP status, envelope
+//! codes, transport failures) are classified into `ProviderError` classes, and read into
+//! payrun's `LinkInfo` (`reference/providers.md` §6.2).
 //!
 //! Classification rules, by what is known about the request:
 //! - Never sent (connection refused, DNS): `Retryable`.
@@ -13,103 +12,12 @@
 //!   but 3xx/401/403/404/405 without an envelope mean a wrong base URL or credentials: `Fatal`.
 //! - Envelope codes: see [`classify`].
 
-use super::checksum;
-use super::paths::Paths;
-use super::transport::{Method, Probe, Request, Transport};
-use super::{retryable, Lookup, Provider, ProviderError};
+use super::Op;
 use crate::ist;
-use crate::payout::PayoutRow;
 use crate::payout::{LinkInfo, LinkState};
-use serde::Serialize;
+use crate::provider::{retryable, ProviderError};
 use serde_json::{Map, Value};
-use std::fmt;
 use std::time::Duration;
-
-pub const STAGING_URL: &str = "https://staging-dashboard.paytm.com";
-
-/// Account and endpoint of one Paytm merchant. The merchant key is a secret: `Debug` hides it.
-#[derive(Clone)]
-pub struct PaytmConfig {
-    pub mid: String,
-    pub merchant_key: String,
-    pub subwallet_guid: String,
-    /// Scheme and host without a trailing slash, e.g. [`STAGING_URL`].
-    pub base_url: String,
-    /// Whole-request timeout (connect, send, answer).
-    pub timeout: Duration,
-}
-
-impl fmt::Debug for PaytmConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PaytmConfig")
-            .field("mid", &self.mid)
-            .field("merchant_key", &"<redacted>")
-            .field("subwallet_guid", &self.subwallet_guid)
-            .field("base_url", &self.base_url)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
-/// The Paytm Payout Links API operations payrun uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
-    Create,
-    Status,
-    Deactivate,
-    Resend,
-}
-
-/// The requests `payrun doctor` sends raw, by the id each names: none can move money.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Probed<'a> {
-    /// A status lookup of an order id.
-    Fetch(&'a str),
-    /// A resend of a link id.
-    Resend(&'a str),
-    /// A deactivate of a link id.
-    Deactivate(&'a str),
-}
-
-impl Probed<'_> {
-    fn op(self) -> Op {
-        match self {
-            Probed::Fetch(_) => Op::Status,
-            Probed::Resend(_) => Op::Resend,
-            Probed::Deactivate(_) => Op::Deactivate,
-        }
-    }
-
-    /// The endpoint the probe asks.
-    pub(crate) fn path(self) -> &'static str {
-        self.op().path()
-    }
-}
-
-impl Op {
-    fn path(self) -> &'static str {
-        match self {
-            Op::Create => "/pls/api/v1/payout-link/create",
-            Op::Status => "/pls/api/v2/payout-link/fetch",
-            Op::Deactivate => "/pls/api/v1/payout-link/deactivate",
-            Op::Resend => "/pls/api/v1/payout-link/resend",
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Op::Create => "create",
-            Op::Status => "status",
-            Op::Deactivate => "deactivate",
-            Op::Resend => "resend",
-        }
-    }
-
-    /// Only a create moves money if repeated; everything else is safe to send again.
-    fn may_commit(self) -> bool {
-        self == Op::Create
-    }
-}
 
 /// A Paytm answer envelope `{status, statusCode, statusMessage, result}`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -164,7 +72,7 @@ impl Envelope {
 
 /// Parses a body as a Paytm envelope; anything else is an error describing the body.
 pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
-    let mut map = super::transport::json_object(body)?;
+    let mut map = crate::provider::transport::json_object(body)?;
     let text = |map: &Map<String, Value>, key: &str| match map.get(key) {
         Some(Value::String(s)) => s.trim().to_string(),
         _ => String::new(),
@@ -185,7 +93,7 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
 }
 
 /// What came back from one Paytm request, before interpretation.
-pub(crate) type Answer = super::transport::Answer<Envelope>;
+pub(crate) type Answer = crate::provider::transport::Answer<Envelope>;
 
 /// A usable answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -365,7 +273,7 @@ pub(crate) fn link_state(status: &str) -> LinkState {
     }
 }
 
-fn link_info(env: &Envelope) -> LinkInfo {
+pub(super) fn link_info(env: &Envelope) -> LinkInfo {
     let provider_status = env.field("payoutLinkStatus");
     LinkInfo {
         state: provider_status
@@ -383,220 +291,10 @@ fn link_info(env: &Envelope) -> LinkInfo {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateBody<'a> {
-    mid: &'a str,
-    order_id: &'a str,
-    subwallet_guid: &'a str,
-    amount: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    beneficiary_name: Option<&'a str>,
-    /// Validation requires it for Paytm; a row without one is refused by Paytm, not sent blank.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    beneficiary_phone_no: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    beneficiary_email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expiry_date: Option<String>,
-    notify_mode: Vec<&'static str>,
-    comments: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct OrderBody<'a> {
-    mid: &'a str,
-    order_id: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LinkBody<'a> {
-    mid: &'a str,
-    payout_link_id: &'a str,
-}
-
-/// A Paytm Payout Links client: every request signed, sent over one transport.
-pub struct PaytmClient {
-    transport: Transport,
-    config: PaytmConfig,
-    paths: Paths,
-}
-
-impl fmt::Debug for PaytmClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PaytmClient")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PaytmClient {
-    pub fn new(config: PaytmConfig) -> Result<Self, reqwest::Error> {
-        let transport = Transport::http(&config.base_url, config.timeout)?;
-        Ok(Self::with_transport(config, transport))
-    }
-
-    /// A client over another transport (the simulator in process, for simulation tests).
-    pub fn with_transport(config: PaytmConfig, transport: Transport) -> Self {
-        PaytmClient {
-            transport,
-            config,
-            paths: Paths::default(),
-        }
-    }
-
-    /// Re-sends the SMS/e-mail of an active link.
-    pub async fn resend(&self, link_id: &str) -> Result<(), ProviderError> {
-        let body = LinkBody {
-            mid: &self.config.mid,
-            payout_link_id: link_id,
-        };
-        self.call(Op::Resend, &body, link_id).await.map(|_| ())
-    }
-
-    /// Sends one signed request that cannot move money and returns the answer as it came,
-    /// unclassified (`payrun doctor`).
-    pub(crate) async fn probe(&self, probed: Probed<'_>) -> Probe {
-        let mid = self.config.mid.as_str();
-        let signed = match probed {
-            Probed::Fetch(order_id) => self.signed(probed.op(), &OrderBody { mid, order_id }),
-            Probed::Resend(payout_link_id) | Probed::Deactivate(payout_link_id) => self.signed(
-                probed.op(),
-                &LinkBody {
-                    mid,
-                    payout_link_id,
-                },
-            ),
-        };
-        let (bytes, signature) = match signed {
-            Ok(signed) => signed,
-            Err(e) => return Probe::nothing(format!("not sent: {e}")),
-        };
-        let sent = self
-            .transport
-            .send(self.request(probed.op(), bytes, signature))
-            .await;
-        Probe::from_sent(sent, |b| parse_envelope(b).ok().map(|e| e.code))
-    }
-
-    /// The body serialized once, and the signature over exactly those bytes.
-    fn signed(&self, op: Op, body: &impl Serialize) -> Result<(Vec<u8>, String), ProviderError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| ProviderError::Fatal {
-            code: "REQUEST".into(),
-            message: format!("cannot encode the {} request: {e}", op.name()),
-        })?;
-        let signature = checksum::sign(&bytes, &self.config.merchant_key).map_err(|e| {
-            ProviderError::Fatal {
-                code: "CONFIG".into(),
-                message: e.to_string(),
-            }
-        })?;
-        Ok((bytes, signature))
-    }
-
-    /// Serializes once, signs those bytes, sends the same bytes, classifies the answer.
-    async fn call(
-        &self,
-        op: Op,
-        body: &impl Serialize,
-        id: &str,
-    ) -> Result<Verdict, ProviderError> {
-        let (bytes, signature) = self.signed(op, body)?;
-        let answer = self.send(op, bytes, signature).await;
-        let verdict = classify(op, answer);
-        match &verdict {
-            Ok(Verdict::Done(env)) => {
-                tracing::debug!(op = op.name(), id, code = %env.code, "paytm answered")
-            }
-            Ok(Verdict::Refused(said)) => {
-                tracing::debug!(op = op.name(), id, "paytm refused the lookup: {said}")
-            }
-            Err(e) => tracing::debug!(op = op.name(), id, "paytm call failed: {e}"),
-        }
-        verdict
-    }
-
-    async fn send(&self, op: Op, bytes: Vec<u8>, signature: String) -> Answer {
-        let request = self.request(op, bytes, signature);
-        Answer::from_sent(self.transport.send(request).await, parse_envelope)
-    }
-
-    fn request(&self, op: Op, bytes: Vec<u8>, signature: String) -> Request<'static> {
-        Request {
-            method: Method::POST,
-            path: op.path(),
-            headers: vec![
-                ("x-mid", self.config.mid.clone()),
-                ("x-checksum", signature),
-                ("content-type", "application/json".into()),
-            ],
-            body: bytes,
-        }
-    }
-}
-
-impl Provider for PaytmClient {
-    async fn create(&self, row: &PayoutRow) -> Result<LinkInfo, ProviderError> {
-        let body = CreateBody {
-            mid: &self.config.mid,
-            order_id: &row.order_id,
-            subwallet_guid: &self.config.subwallet_guid,
-            amount: row.amount.to_rupees_string(),
-            beneficiary_name: row.name.as_deref(),
-            beneficiary_phone_no: row.phone.as_deref(),
-            beneficiary_email: row.email.as_deref(),
-            expiry_date: row.expiry.map(ist::iso),
-            notify_mode: row.notify.modes(),
-            comments: &row.comments,
-        };
-        match self.call(Op::Create, &body, &row.order_id).await? {
-            Verdict::Done(env) => {
-                let info = link_info(&env);
-                if info.link_id.is_none() {
-                    return Err(ProviderError::Ambiguous {
-                        message: "create accepted but the answer names no link: look it up".into(),
-                    });
-                }
-                Ok(info)
-            }
-            // `classify` refuses only status lookups.
-            Verdict::Refused(said) => Err(ProviderError::Ambiguous {
-                message: format!("create answered without a link ({said}): look it up"),
-            }),
-        }
-    }
-
-    async fn status(&self, order_id: &str) -> Result<Lookup, ProviderError> {
-        let body = OrderBody {
-            mid: &self.config.mid,
-            order_id,
-        };
-        Ok(match self.call(Op::Status, &body, order_id).await? {
-            Verdict::Done(env) => {
-                self.paths.prove(Op::Status.path());
-                Lookup::Found(link_info(&env))
-            }
-            Verdict::Refused(said) => self.paths.refusal(Op::Status.path(), said),
-        })
-    }
-
-    async fn cancel(&self, _order_id: &str, link_id: &str) -> Result<(), ProviderError> {
-        let body = LinkBody {
-            mid: &self.config.mid,
-            payout_link_id: link_id,
-        };
-        self.call(Op::Deactivate, &body, link_id).await.map(|_| ())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::testing::row;
     use serde_json::json;
-    use std::sync::{Arc, Mutex};
 
     fn env(status: &str, code: &str, message: &str, result: Option<Value>) -> Envelope {
         let mut body = json!({"status": status, "statusCode": code, "statusMessage": message});
@@ -865,146 +563,5 @@ mod tests {
         assert_eq!(info.provider_status.as_deref(), Some("SUCCESS"));
         assert_eq!(info.code.as_deref(), Some("PL_001"));
         assert_eq!(info.message.as_deref(), Some("Success"));
-    }
-
-    const KEY: &str = "abcdefghijklmnop";
-
-    fn config(base_url: String, timeout: Duration) -> PaytmConfig {
-        PaytmConfig {
-            mid: "MID0001".into(),
-            merchant_key: KEY.into(),
-            subwallet_guid: "28054249-0000-0000-af8f-fa163e429e83".into(),
-            base_url,
-            timeout,
-        }
-    }
-
-    #[test]
-    fn debug_hides_the_merchant_key() {
-        let c = config("http://x".into(), Duration::from_secs(1));
-        let shown = format!("{c:?} {:?}", PaytmClient::new(c.clone()).unwrap());
-        assert!(!shown.contains(KEY), "{shown}");
-        assert!(shown.contains("<redacted>"));
-    }
-
-    type Captured = Arc<Mutex<Vec<(String, axum::http::HeaderMap, Vec<u8>)>>>;
-
-    /// A server that records every request and answers with `reply` after `delay`.
-    async fn capture(reply: Value, delay: Duration) -> (String, Captured) {
-        let seen: Captured = Arc::default();
-        let store = Arc::clone(&seen);
-        let app = axum::Router::new().fallback(
-            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                let store = Arc::clone(&store);
-                let reply = reply.clone();
-                async move {
-                    store
-                        .lock()
-                        .unwrap()
-                        .push((uri.path().to_string(), headers, body.to_vec()));
-                    tokio::time::sleep(delay).await;
-                    axum::Json(reply)
-                }
-            },
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (format!("http://{addr}"), seen)
-    }
-
-    #[tokio::test]
-    async fn sends_the_exact_bytes_it_signed() {
-        let reply = json!({"status": "SUCCESS", "statusCode": "PL_001", "statusMessage": "ok",
-            "result": {"payoutLinkId": "L1", "payoutLink": "https://l/L1", "payoutLinkStatus": "LINK_PROCESSING"}});
-        let (base, seen) = capture(reply, Duration::ZERO).await;
-        let client = PaytmClient::new(config(base, Duration::from_secs(5))).unwrap();
-        let info = client.create(&row("ORD1", 150_050)).await.unwrap();
-        assert_eq!(info.link_id.as_deref(), Some("L1"));
-        assert_eq!(info.state, LinkState::Open);
-        client.status("ORD1").await.unwrap();
-        client.cancel("O1", "L1").await.unwrap();
-        client.resend("L1").await.unwrap();
-
-        let seen = seen.lock().unwrap();
-        let paths: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
-        assert_eq!(
-            paths,
-            [
-                Op::Create.path(),
-                Op::Status.path(),
-                Op::Deactivate.path(),
-                Op::Resend.path()
-            ]
-        );
-        for (_, headers, body) in seen.iter() {
-            assert_eq!(headers["x-mid"], "MID0001");
-            assert_eq!(headers["content-type"], "application/json");
-            let sig = headers["x-checksum"].to_str().unwrap();
-            assert_eq!(sig.len(), 108);
-            assert!(checksum::verify(body, KEY, sig));
-        }
-        let create: Value = serde_json::from_slice(&seen[0].2).unwrap();
-        assert_eq!(
-            create,
-            json!({"mid": "MID0001", "orderId": "ORD1", "subwalletGuid": "28054249-0000-0000-af8f-fa163e429e83",
-                "amount": "1500.50", "beneficiaryName": "Asha Rao", "beneficiaryPhoneNo": "9876543210",
-                "notifyMode": ["SMS"], "comments": "March incentive"})
-        );
-        let status: Value = serde_json::from_slice(&seen[1].2).unwrap();
-        assert_eq!(status, json!({"mid": "MID0001", "orderId": "ORD1"}));
-        let cancel: Value = serde_json::from_slice(&seen[2].2).unwrap();
-        assert_eq!(cancel, json!({"mid": "MID0001", "payoutLinkId": "L1"}));
-    }
-
-    #[tokio::test]
-    async fn a_create_without_a_link_id_is_ambiguous() {
-        let (base, _) = capture(
-            json!({"status": "SUCCESS", "statusCode": "PL_001"}),
-            Duration::ZERO,
-        )
-        .await;
-        let client = PaytmClient::new(config(base, Duration::from_secs(5))).unwrap();
-        let err = client.create(&row("ORD2", 100)).await.unwrap_err();
-        assert!(matches!(err, ProviderError::Ambiguous { .. }), "{err:?}");
-    }
-
-    #[tokio::test]
-    async fn a_timeout_is_ambiguous_for_create_and_retryable_for_status() {
-        let (base, seen) = capture(json!({}), Duration::from_secs(5)).await;
-        let client = PaytmClient::new(config(base, Duration::from_millis(200))).unwrap();
-        let err = client.create(&row("ORD3", 100)).await.unwrap_err();
-        assert!(matches!(err, ProviderError::Ambiguous { .. }), "{err:?}");
-        let err = client.status("ORD3").await.unwrap_err();
-        assert!(matches!(err, ProviderError::Retryable { .. }), "{err:?}");
-        assert_eq!(
-            seen.lock().unwrap().len(),
-            2,
-            "both requests reached the server"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_refused_connection_is_retryable_even_for_create() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(listener);
-        let client =
-            PaytmClient::new(config(format!("http://{addr}"), Duration::from_secs(2))).unwrap();
-        let err = client.create(&row("ORD4", 100)).await.unwrap_err();
-        assert!(matches!(err, ProviderError::Retryable { .. }), "{err:?}");
-    }
-
-    #[tokio::test]
-    async fn a_bad_merchant_key_is_fatal_and_never_shown() {
-        let mut c = config("http://127.0.0.1:9".into(), Duration::from_secs(1));
-        c.merchant_key = "short-secret".into();
-        let err = PaytmClient::new(c)
-            .unwrap()
-            .create(&row("ORD5", 100))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, ProviderError::Fatal { .. }), "{err:?}");
-        assert!(!err.to_string().contains("short-secret"));
     }
 }
