@@ -1,5 +1,5 @@
 //! `payrun doctor`: asks a provider account what the documentation leaves open
-//! (`reference/providers.md` §7), moving no money. It owns the checklist (one line per
+//! (`docs/PROVIDERS.md`), moving no money. It owns the checklist (one line per
 //! check, ✓/✗/–, the provider's answer verbatim), the checks in their order (settings and
 //! where each came from, https, a token, a signed lookup, how "not found" reads, which
 //! lookup paths and inferred paths exist, the balance, a sheet's total against it) and the

@@ -1,5 +1,5 @@
 //! Paytm's `x-checksum`: AES-128-CBC over `sha256_hex(body|salt) + salt`, Base64-encoded
-//! (`reference/providers.md` §1.2). Used by the client to sign and by the sandbox to verify.
+//! (`docs/PROVIDERS.md`). Used by the client to sign and by the sandbox to verify.
 
 use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use base64::{engine::general_purpose::STANDARD, Engine};

@@ -1,5 +1,5 @@
 //! The simulator's dialects: the plausible realities it can speak where the providers'
-//! documentation is silent (`reference/providers.md` §7.1), their names on the command line,
+//! documentation is silent (`docs/PROVIDERS.md`), their names on the command line,
 //! and parsing those names. What each dialect answers lives with its protocol (`paytm`,
 //! `payu`); the ones that only preset the configuration are applied by
 //! `SandboxConfig::with_dialect`.

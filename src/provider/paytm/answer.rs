@@ -1,6 +1,6 @@
 //! Paytm's answer envelope and the one place where Paytm's answers (HTTP status, envelope
 //! codes, transport failures) are classified into `ProviderError` classes, and read into
-//! payrun's `LinkInfo` (`reference/providers.md` §6.2).
+//! payrun's `LinkInfo` (`docs/PROVIDERS.md`).
 //!
 //! Classification rules, by what is known about the request:
 //! - Never sent (connection refused, DNS): `Retryable`.

@@ -1,6 +1,6 @@
 //! The Paytm Payout Links client: the account it signs for, request bodies, the
 //! `x-mid`/`x-checksum` signature over the exact bytes sent, and the create, status,
-//! deactivate and resend calls (`reference/providers.md` §1).
+//! deactivate and resend calls (`docs/PROVIDERS.md`).
 //!
 //! - `answer`: Paytm's envelope and the one classification of its answers (§6.2).
 //! - `probe`: the raw requests of `payrun doctor`.

@@ -1,4 +1,4 @@
-//! The PayU Payouts Smart Send client (`reference/providers.md` §2): the v2 create, the
+//! The PayU Payouts Smart Send client (`docs/PROVIDERS.md`): the v2 create, the
 //! lookups (Smart Send Details by `merchantRefId`, status v2 by `linkId`, status v1 by either),
 //! cancel and extend-expiry, and the chain that asks the lookup paths in turn.
 //!

@@ -1,6 +1,6 @@
 //! The Paytm Payout Links endpoints of the simulator: create, fetch (v2), deactivate and
 //! resend, with Paytm's `x-mid`/`x-checksum` check, field validation codes and answer envelope
-//! (`reference/providers.md` §1). Where the real API is unknown, the choices are:
+//! (`docs/PROVIDERS.md`). Where the real API is unknown, the choices are:
 //! - Every protocol answer is HTTP 200 with `{"status":"FAILURE","statusCode":...}`, including
 //!   authentication failures. Other HTTP statuses come only from the traffic gate (429),
 //!   injected errors (500 with `PL_500`, 503 with an HTML page) and lost answers (504, or a

@@ -1,4 +1,4 @@
-//! The PayU Payouts endpoints of the simulator (`reference/providers.md` §2): the OAuth token
+//! The PayU Payouts endpoints of the simulator (`docs/PROVIDERS.md`): the OAuth token
 //! endpoint (client credentials, password and refresh grants, tokens that expire), Smart Send
 //! v2 create, Smart Send Details by merchantRefId, v2 status by linkId, the deprecated Smart
 //! Send Status v1, cancel by merchantRefId, extend-expiry and Get Account Details, in PayU's
