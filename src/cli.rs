@@ -28,7 +28,7 @@ const VERSION: &str = concat!(
 );
 
 #[derive(Debug, Parser)]
-#[command(name = "payrun", version = VERSION, about = "Pay a sheet of people through payout links, resumably.", after_help = EXIT_CODES)]
+#[command(name = "payrun", version = VERSION, propagate_version = true, about = "Pay a sheet of people through payout links, resumably.", after_help = EXIT_CODES)]
 pub struct Cli {
     /// Journal file (SQLite). Default: payrun.db, or with --sandbox payrun-sandbox.db
     /// (payrun-sandbox-payu.db with --provider payu).
@@ -85,8 +85,14 @@ pub enum Command {
     /// Ask the provider account what the documentation leaves open (settings, token, how
     /// "not found" reads, which paths exist, balance). Moves no money.
     Doctor(DoctorArgs),
+    /// Write a commented config file for a provider (payrun.toml, or --config PATH),
+    /// readable only by you. Never overwrites a file.
+    Init(InitArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Print the manual page (roff): `payrun man | man -l -`; with --dir, write payrun.1 and
+    /// one page per subcommand (payrun-run.1, ...) there.
+    Man(ManArgs),
     /// Run the provider simulator as an HTTP server.
     Sandbox(SandboxArgs),
 }
@@ -284,6 +290,20 @@ pub struct DoctorArgs {
     /// Comment for rows whose comments cell is empty, as `validate --comment`.
     #[arg(long, value_name = "TEXT", requires = "sheet")]
     pub comment: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The provider whose settings the file holds.
+    #[arg(long, value_enum, default_value = "paytm")]
+    pub provider: ProviderKind,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Directory to write the pages into, e.g. /usr/local/share/man/man1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,9 @@
 //! flags. The file uses the environment variables' names as keys; the environment wins.
 //! Secrets are held only here and in the provider client, and never printed.
 
+mod template;
+pub use template::template;
+
 use crate::payout::ProviderKind;
 use crate::provider::paytm::{PaytmConfig, STAGING_URL};
 use crate::provider::payu::{self, Credentials, PayuConfig};

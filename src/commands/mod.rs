@@ -2,6 +2,7 @@
 //! modules arrive here as typed errors and leave as `anyhow` with context for a person.
 
 mod doctor;
+mod init;
 mod ops;
 mod run;
 mod status;
@@ -127,6 +128,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Events(args) => ops::events(&g, &args),
         Command::Settle(args) => ops::settle(&g, args).await,
         Command::Doctor(args) => doctor::doctor(&g, &args).await,
+        Command::Init(args) => init::init(&g, &args),
+        Command::Man(args) => man(args.dir.as_deref()),
         Command::Completions(args) => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cli, "payrun", &mut std::io::stdout());
@@ -160,6 +163,24 @@ fn sheet_options(args: &SheetArgs) -> SheetOptions {
         comment: args.comment.clone(),
         columns: args.columns.clone(),
     }
+}
+
+/// The manual: one page on stdout, or every page (one per subcommand) into `dir`.
+fn man(dir: Option<&Path>) -> anyhow::Result<Exit> {
+    let cli = <Cli as clap::CommandFactory>::command();
+    match dir {
+        None => clap_mangen::Man::new(cli).render(&mut std::io::stdout())?,
+        Some(dir) => {
+            clap_mangen::generate_to(cli, dir).map_err(|e| {
+                anyhow::anyhow!("cannot write the manual pages into {}: {e}", dir.display())
+            })?;
+            println!(
+                "wrote payrun.1 and a page per subcommand into {}",
+                dir.display()
+            );
+        }
+    }
+    Ok(Exit::Success)
 }
 
 /// The sheet's warnings as printed: one line per kind, or with `--verbose` one per row.
