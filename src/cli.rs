@@ -59,6 +59,9 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a blank payout sheet (.csv or .xlsx) with the headers payrun reads, to fill in
+    /// and validate. No network.
+    Template(TemplateArgs),
     /// Check every row of a sheet and print the issues and control totals. No network.
     Validate(ValidateArgs),
     /// Validate, create a payout link for every row, follow them, and write the report.
@@ -121,6 +124,16 @@ pub struct SheetArgs {
     /// The config file's `[columns]` table (filled by the command, not a flag).
     #[arg(skip)]
     pub columns: crate::validate::ColumnMap,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// File to write: .csv (a header line) or .xlsx (formatted columns, drop-downs and an
+    /// Instructions sheet). An existing file is never replaced.
+    pub file: PathBuf,
+    /// Payment provider whose columns and rules the template holds.
+    #[arg(long, value_enum, default_value = "paytm")]
+    pub provider: ProviderKind,
 }
 
 #[derive(Debug, Args)]

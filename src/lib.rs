@@ -2,8 +2,8 @@
 //!
 //! `sheet` reads cells -> `validate` turns a row into a `payout::PayoutRow` or issues, and
 //! `intake` streams a whole sheet through it into the `journal` -> `engine` creates and polls
-//! links through a `provider` -> `report` writes what happened. `sandbox` simulates the
-//! providers; `commands` is the edge that wires it together for `main`. The module map, the
+//! links through a `provider` -> `report` writes what happened. `template` writes a blank sheet to
+//! fill; `sandbox` simulates the providers; `commands` is the edge that wires it together for `main`. The module map, the
 //! row states and the invariants: docs/ARCHITECTURE.md; what payrun relies on from each
 //! provider: docs/PROVIDERS.md.
 
@@ -25,4 +25,5 @@ pub mod report;
 pub mod sandbox;
 pub mod secret;
 pub mod sheet;
+pub mod template;
 pub mod validate;

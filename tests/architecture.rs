@@ -11,7 +11,9 @@ const LAYERS: &[&[&str]] = &[
     &["money", "ist", "secret", "redact", "crashpoint", "pacer"],
     &["payout", "sheet"],
     &["journal", "validate", "provider"],
-    &["progress", "intake", "report", "config", "sandbox"],
+    &[
+        "progress", "intake", "report", "template", "config", "sandbox",
+    ],
     &["engine"],
     &["cli"],
     &["commands"],

@@ -6,6 +6,7 @@ mod init;
 mod ops;
 mod run;
 mod status;
+mod template;
 
 use crate::cli::{Cli, Command, SandboxArgs, SheetArgs, ValidateArgs};
 use crate::intake::{self, SheetOptions};
@@ -111,6 +112,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
         wait_lock: cli.wait_lock,
     };
     match cli.command {
+        Command::Template(args) => template::template(&args),
         Command::Validate(mut args) => {
             args.sheet.columns = crate::config::Settings::load(g.config.as_deref())?.columns;
             validate(g.journal.as_deref(), &args)
@@ -215,6 +217,12 @@ fn validate(journal: Option<&Path>, args: &ValidateArgs) -> anyhow::Result<Exit>
     }
     for line in warning_lines(&intake, args.sheet.verbose) {
         println!("warning: {line}");
+    }
+    if intake.rows == 0 {
+        println!(
+            "{}: no payout rows below the header; fill in one row per payee, then validate again",
+            intake.sheet_path.display()
+        );
     }
     println!("{}: {}", intake.sheet_path.display(), intake.totals_text());
     if let Some(path) = &args.errors {

@@ -36,6 +36,20 @@ impl Field {
         self.aliases()[0]
     }
 
+    /// The header a template writes, as the sample sheet spells it; one of the aliases.
+    pub fn header(self) -> &'static str {
+        match self {
+            Field::Name => "Name",
+            Field::Phone => "Phone",
+            Field::Email => "Email",
+            Field::Amount => "Amount (INR)",
+            Field::OrderId => "Order ID",
+            Field::Expiry => "Expiry Date",
+            Field::Notify => "Notify",
+            Field::Comments => "Comments",
+        }
+    }
+
     /// Accepted headers, compared after `normalise_header`.
     fn aliases(self) -> &'static [&'static str] {
         match self {

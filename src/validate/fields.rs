@@ -302,6 +302,10 @@ pub(super) fn email_required() -> Problem {
     )
 }
 
+/// The notify values a template's drop-down offers; `notify` reads each of them. Both modes
+/// are joined with `+`, because a comma separates the choices of an Excel list.
+pub(crate) const NOTIFY_MODES: [&str; 3] = ["SMS", "EMAIL", "SMS+EMAIL"];
+
 pub(super) fn notify(cell: &Cell) -> Result<Notify, Problem> {
     let t = match cell {
         Cell::Empty => return Ok(Notify::default()),

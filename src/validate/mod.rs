@@ -18,4 +18,6 @@ mod tests;
 
 pub use columns::{ColumnError, ColumnMap, Columns, Field};
 pub use fields::MAX_ORDER_ID;
+pub(crate) use fields::NOTIFY_MODES;
+pub(crate) use rules::Policy;
 pub use rules::{RowIssue, Rules, Validator};

@@ -51,23 +51,27 @@ pub struct Rules {
     pub batch_key: String,
 }
 
-/// Provider limits the checks depend on.
+/// Provider limits the checks depend on; `template` writes its instructions from the same
+/// values.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Policy {
-    pub(super) provider: &'static str,
-    pub(super) min_amount: Amount,
+pub(crate) struct Policy {
+    pub(crate) provider: &'static str,
+    pub(crate) min_amount: Amount,
     /// Latest allowed expiry, in days after today.
-    pub(super) max_expiry_days: i64,
-    pub(super) comments_required: bool,
-    pub(super) max_comment_chars: usize,
-    pub(super) name_required: bool,
-    pub(super) max_name_chars: usize,
+    pub(crate) max_expiry_days: i64,
+    pub(crate) comments_required: bool,
+    pub(crate) max_comment_chars: usize,
+    pub(crate) name_required: bool,
+    pub(crate) max_name_chars: usize,
     /// Paytm sends every link by SMS; PayU needs a phone or an e-mail.
-    pub(super) phone_required: bool,
+    pub(crate) phone_required: bool,
+    /// Whether the provider's create takes a notify mode (Paytm's `notifyMode`); PayU's has
+    /// none, so a Notify column changes nothing there.
+    pub(crate) notify_mode: bool,
 }
 
 impl Policy {
-    fn of(provider: ProviderKind) -> Policy {
+    pub(crate) fn of(provider: ProviderKind) -> Policy {
         match provider {
             ProviderKind::Paytm => Policy {
                 provider: "Paytm",
@@ -78,6 +82,7 @@ impl Policy {
                 name_required: false,
                 max_name_chars: 100,
                 phone_required: true,
+                notify_mode: true,
             },
             // PayU documents no expiry limit; 60 days catches a mistyped year (inferred).
             ProviderKind::Payu => Policy {
@@ -89,8 +94,14 @@ impl Policy {
                 name_required: true,
                 max_name_chars: 100,
                 phone_required: false,
+                notify_mode: false,
             },
         }
+    }
+
+    /// Whether the provider's create sends the field anywhere.
+    pub(crate) fn reads(&self, field: Field) -> bool {
+        field != Field::Notify || self.notify_mode
     }
 }
 

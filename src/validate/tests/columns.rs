@@ -39,6 +39,15 @@ fn header_aliases_ignore_case_spaces_and_underscores() {
 }
 
 #[test]
+fn each_template_header_names_its_own_field() {
+    let h: Vec<String> = Field::ALL.iter().map(|f| f.header().to_string()).collect();
+    let c = Columns::from_headers(&h, ProviderKind::Paytm).expect("columns");
+    for (i, field) in Field::ALL.into_iter().enumerate() {
+        assert_eq!(c.index(field), Some(i), "{field:?}");
+    }
+}
+
+#[test]
 fn missing_and_duplicate_columns() {
     let err = Columns::from_headers(&headers(&["Name", "Amount"]), ProviderKind::Paytm)
         .expect_err("no phone");

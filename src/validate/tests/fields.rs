@@ -224,6 +224,23 @@ fn notify_rules() {
         cells[6] = t(written);
         assert_eq!(ok(cells.clone()).notify, Notify { sms, email }, "{written}");
     }
+    // The template's drop-down offers exactly these; each must read back.
+    let read: Vec<Notify> = NOTIFY_MODES
+        .into_iter()
+        .map(|offered| {
+            cells[6] = t(offered);
+            ok(cells.clone()).notify
+        })
+        .collect();
+    let both = Notify {
+        sms: true,
+        email: true,
+    };
+    let email_only = Notify {
+        sms: false,
+        email: true,
+    };
+    assert_eq!(read, [Notify::default(), email_only, both]);
     for bad in ["WhatsApp", "SMS,push", ","] {
         let (column, code, message) = issue(with(6, t(bad)));
         assert_eq!(
