@@ -10,6 +10,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
 
 fn main() -> ExitCode {
+    leave_quietly_when_stdout_closes();
     let cli = Cli::parse();
     let logs = tracing_subscriber::fmt()
         .with_writer(|| payrun::redact::MaskedStderr)
@@ -48,4 +49,28 @@ fn log_filter() -> Targets {
         .ok()
         .and_then(|directives| directives.parse().ok())
         .unwrap_or_else(|| Targets::new().with_target("payrun", tracing::Level::INFO))
+}
+
+/// A reader that stops reading (`payrun status | head`) makes the next print fail, which
+/// Rust turns into a panic. That is no crash: leave at once and quietly, with the code the
+/// run has earned so far (3 once a request was sent: run the command again to resume).
+fn leave_quietly_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            let exit = if payrun::provider::transport::requests_sent() {
+                Exit::Incomplete
+            } else {
+                Exit::Input
+            };
+            std::process::exit(exit as i32);
+        }
+        default(info);
+    }));
 }

@@ -422,3 +422,30 @@ async fn p14_the_simulator_warns_off_loopback_and_masks_phones_in_its_ledger() {
         "{ledger}"
     );
 }
+
+#[test]
+fn a_reader_that_stops_reading_ends_payrun_quietly() {
+    let dir = tempdir();
+    let sheet = path(&dir, "same.csv");
+    // Every row pays the same phone the same amount: one warning line each with --verbose,
+    // far more than a pipe holds, so payrun is still printing when the reader goes away.
+    let mut csv = String::from("Name,Phone,Amount,Comments\n");
+    for _ in 0..2000 {
+        csv.push_str("Asha,9876543210,100,ok\n");
+    }
+    std::fs::write(&sheet, csv).unwrap();
+    let mut child = Command::new(BIN)
+        .arg("--journal")
+        .arg(path(&dir, "none.db"))
+        .args(["validate", "--verbose"])
+        .arg(&sheet)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    // Nothing was sent: exit 2, and no panic on the terminal.
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    no_panic(&out);
+}
