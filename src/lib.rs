@@ -25,5 +25,6 @@ pub mod report;
 pub mod sandbox;
 pub mod secret;
 pub mod sheet;
+pub mod staged;
 pub mod template;
 pub mod validate;

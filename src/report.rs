@@ -12,7 +12,6 @@ use crate::ist;
 use crate::journal::{ReportRow, Summary};
 use crate::money::Amount;
 use rust_xlsxwriter::{Chart, ChartType, ExcelDateTime, Format, Workbook, XlsxError};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub const EXTRA_COLUMNS: [&str; 9] = [
@@ -363,13 +362,7 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         path: path.into(),
         source,
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
+    let tmp = crate::staged::staged(path, bytes).map_err(io)?;
     crate::crashpoint::hit(crate::crashpoint::WRITING_REPORT);
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())

@@ -8,7 +8,6 @@ use crate::validate::{Field, Policy, MAX_ORDER_ID, NOTIFY_MODES};
 use rust_xlsxwriter::{
     DataValidation, DataValidationRule, Format, Formula, Workbook, Worksheet, XlsxError,
 };
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The worksheet payrun reads: the first, so `validate` needs no `--sheet`.
@@ -179,14 +178,10 @@ fn persist_new(path: &Path, bytes: &[u8]) -> Result<(), TemplateError> {
         path: path.into(),
         source,
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    match tmp.persist_noclobber(path) {
+    match crate::staged::staged(path, bytes)
+        .map_err(io)?
+        .persist_noclobber(path)
+    {
         Ok(_) => Ok(()),
         Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
             Err(TemplateError::Exists { path: path.into() })

@@ -8,7 +8,15 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top. A module may use the modules of the layers before its own.
 const LAYERS: &[&[&str]] = &[
-    &["money", "ist", "secret", "redact", "crashpoint", "pacer"],
+    &[
+        "money",
+        "ist",
+        "secret",
+        "redact",
+        "crashpoint",
+        "pacer",
+        "staged",
+    ],
     &["payout", "sheet"],
     &["journal", "validate", "provider"],
     &[

@@ -4,8 +4,7 @@
 use super::{Exit, Global};
 use crate::cli::InitArgs;
 use anyhow::Context;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub fn init(g: &Global, args: &InitArgs) -> anyhow::Result<Exit> {
     let path = g
@@ -13,17 +12,9 @@ pub fn init(g: &Global, args: &InitArgs) -> anyhow::Result<Exit> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("payrun.toml"));
     let provider = args.provider.as_str();
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
     let cannot = || format!("cannot write {}", path.display());
-    // A temporary file is created 0600; it takes the name only if nothing holds it yet, so
-    // neither a half-written file nor an overwritten one can be left behind.
-    let mut file = tempfile::NamedTempFile::new_in(dir).with_context(cannot)?;
-    file.write_all(crate::config::template(args.provider).as_bytes())
-        .with_context(cannot)?;
-    file.as_file().sync_all().with_context(cannot)?;
+    let text = crate::config::template(args.provider);
+    let file = crate::staged::staged(&path, text.as_bytes()).with_context(cannot)?;
     if let Err(e) = file.persist_noclobber(&path) {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             eprintln!(
