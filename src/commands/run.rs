@@ -209,10 +209,7 @@ impl Drive<'_> {
         let mut shown = Vec::new();
         for batch in batches {
             let summary = journal.summary(&batch.id)?;
-            let to_send = summary.rows(RowState::Queued)
-                + summary.rows(RowState::Sending)
-                + summary.rows(RowState::Unknown);
-            let unsettled = summary
+            let unsettled: u64 = summary
                 .states
                 .iter()
                 .filter(|s| !s.state.is_terminal())
@@ -230,7 +227,7 @@ impl Drive<'_> {
                 });
                 continue;
             }
-            let progress = Progress::new(to_send, unsettled);
+            let progress = Progress::new(&summary);
             let client = Client::new(providers(batch.provider)?, &pacer)
                 .context("cannot set up the provider's HTTP client")?;
             if let (true, Client::Payu(payu)) = (check_balance, &client) {

@@ -56,7 +56,8 @@ impl<P: Provider> Engine<P> {
                 }
             }
             for (claim, permit) in claimed.into_iter().zip(permits) {
-                self.progress.moved(RowState::Queued, RowState::Sending);
+                self.progress
+                    .moved(RowState::Queued, RowState::Sending, claim.row.amount);
                 let engine = Arc::clone(self);
                 let batch = Arc::clone(&batch);
                 tasks.spawn(async move { engine.create_one(&batch, claim, permit).await });
@@ -91,6 +92,7 @@ impl<P: Provider> Engine<P> {
         let Claimed { attempt, row } = claim;
         for try_no in 1..=self.opts.max_tries {
             self.pacer.ready().await;
+            self.progress.request_sent();
             let answer = self.create_call(&row).await;
             crashpoint::hit(crashpoint::AFTER_CREATE_ANSWER);
             match answer {
@@ -110,7 +112,8 @@ impl<P: Provider> Engine<P> {
                             },
                         )
                         .await?;
-                    self.progress.moved(RowState::Sending, RowState::Rejected);
+                    self.progress
+                        .moved(RowState::Sending, RowState::Rejected, row.amount);
                     return Ok(());
                 }
                 Err(ProviderError::Fatal { code, message }) => {

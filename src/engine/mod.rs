@@ -417,7 +417,7 @@ impl<P: Provider> Engine<P> {
             )
             .await?;
         if now != attempt.state {
-            self.progress.moved(attempt.state, now);
+            self.progress.moved(attempt.state, now, attempt.amount);
         }
         Ok(now)
     }

@@ -84,7 +84,8 @@ impl<P: Provider> Engine<P> {
                     },
                 )
                 .await?;
-            self.progress.moved(attempt.state, RowState::Expired);
+            self.progress
+                .moved(attempt.state, RowState::Expired, attempt.amount);
             return Ok(());
         }
         match lookup {

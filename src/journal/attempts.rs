@@ -2,6 +2,7 @@
 //! the attempts a stage works on, and applying provider answers (one or a group per commit).
 
 use super::{insert_event, now_rfc3339, Attempt, Attention, Journal, Result, RowState};
+use crate::money::Amount;
 use crate::payout::{LinkInfo, PayoutRow};
 use rusqlite::{params, Connection, TransactionBehavior};
 
@@ -88,7 +89,8 @@ impl Journal {
         let picked: Vec<(Attempt, String)> = {
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT a.id, a.row_no, a.order_id, a.link_id, a.polls, a.requests, r.payout
+                    "SELECT a.id, a.row_no, a.order_id, a.link_id, a.polls, a.requests, r.payout,
+                            a.amount_paise
                      FROM attempts a JOIN rows r ON r.batch_id = a.batch_id AND r.row_no = a.row_no
                      WHERE a.batch_id = ?1 AND a.state = 'queued' AND a.next_poll_at IS NULL
                        AND a.requests < ?3 AND (?4 = 0 OR a.requests > 0)
@@ -105,6 +107,7 @@ impl Journal {
                                 row_no: r.get::<_, i64>(1)? as u64,
                                 order_id: r.get(2)?,
                                 state: RowState::Sending,
+                                amount: Amount::from_paise(r.get(7)?),
                                 link_id: r.get(3)?,
                                 polls: r.get(4)?,
                                 requests: r.get::<_, u32>(5)? + 1,
@@ -200,7 +203,7 @@ impl Journal {
         let conn = self.conn();
         let sql = format!(
             "SELECT id, row_no, order_id, state, link_id, polls, requests, expires_at,
-                    provider_status, provider_message, attention FROM attempts {tail}"
+                    provider_status, provider_message, attention, amount_paise FROM attempts {tail}"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let raw: Vec<(Attempt, String)> = stmt
@@ -210,6 +213,7 @@ impl Journal {
                     row_no: r.get::<_, i64>(1)? as u64,
                     order_id: r.get(2)?,
                     state: RowState::Invalid,
+                    amount: Amount::from_paise(r.get(11)?),
                     link_id: r.get(4)?,
                     polls: r.get(5)?,
                     requests: r.get(6)?,

@@ -85,6 +85,8 @@ pub struct Attempt {
     pub row_no: u64,
     pub order_id: String,
     pub state: RowState,
+    /// The attempt's amount, as its row was imported.
+    pub amount: crate::money::Amount,
     pub link_id: Option<String>,
     pub polls: u32,
     pub requests: u32,

@@ -116,6 +116,7 @@ impl Journal {
                         row_no: r.get::<_, i64>(1)? as u64,
                         order_id: r.get(2)?,
                         state: RowState::Invalid,
+                        amount: crate::money::Amount::from_paise(r.get(8)?),
                         link_id: r.get(4)?,
                         polls: r.get(5)?,
                         requests: r.get(6)?,
