@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     leave_quietly_when_stdout_closes();
     let cli = Cli::parse();
     let logs = tracing_subscriber::fmt()
-        .with_writer(|| payrun::redact::MaskedStderr)
+        .with_writer(|| AboveBars)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_max_level(tracing::Level::TRACE);
@@ -73,4 +73,17 @@ fn leave_quietly_when_stdout_closes() {
         }
         default(info);
     }));
+}
+
+/// Log lines go to stderr with phones and e-mails masked, above the progress bars.
+struct AboveBars;
+
+impl std::io::Write for AboveBars {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        payrun::progress::above_bars(|| payrun::redact::MaskedStderr.write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        payrun::redact::MaskedStderr.flush()
+    }
 }

@@ -295,6 +295,9 @@ impl Progress {
                 create_ms: AtomicU64::new(u64::MAX),
             }),
         };
+        if show == Show::Bars {
+            *drawing() = Some(multi);
+        }
         progress.draw();
         progress
     }
@@ -390,6 +393,22 @@ impl Progress {
         i.created.finish_and_clear();
         i.settled.finish_and_clear();
         i.money.finish_and_clear();
+        *drawing() = None;
+    }
+}
+
+/// The bars on the terminal now, if any.
+fn drawing() -> std::sync::MutexGuard<'static, Option<MultiProgress>> {
+    static DRAWING: std::sync::Mutex<Option<MultiProgress>> = std::sync::Mutex::new(None);
+    DRAWING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `write` (a log line on stderr) with the bars lifted off the terminal and drawn
+/// again below it, so a line written during a run never tears through them.
+pub fn above_bars<R>(write: impl FnOnce() -> R) -> R {
+    match drawing().as_ref() {
+        Some(multi) => multi.suspend(write),
+        None => write(),
     }
 }
 
