@@ -162,7 +162,8 @@ pub struct RunArgs {
     /// counts its valid rows).
     #[arg(long, value_name = "N")]
     pub expect_rows: Option<u64>,
-    /// Refuse to start unless the rows to pay total exactly this amount (e.g. 478516.19).
+    /// Refuse to start unless the rows to pay total exactly this amount (478516.19, or as
+    /// validate prints it: '₹4,78,516.19').
     #[arg(long, value_name = "AMOUNT", value_parser = parse_amount)]
     pub expect_total: Option<crate::money::Amount>,
     /// Refuse to start unless the valid rows have this digest (as `validate` prints it).

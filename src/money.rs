@@ -195,6 +195,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn what_people_read_parses_back_to_the_same_paise() {
+        // An approver copies the total `validate` printed into `--expect-total`.
+        for paise in [0, 5, 100, 99_900, 47_851_619, 1_000_000_000, MAX_PAISE] {
+            let shown = Amount::from_paise(paise).to_indian();
+            assert_eq!(
+                Amount::parse(&shown),
+                Ok(Amount::from_paise(paise)),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
     fn indian_grouping_puts_lakhs_and_crores_where_people_read_them() {
         let rupees = |r: i64| Amount::from_paise(r * 100).to_indian();
         assert_eq!(rupees(0), "₹0.00");

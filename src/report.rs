@@ -370,22 +370,22 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
 
 /// The summary as printed at the end of a run.
 pub fn summary_text(summary: &Summary) -> String {
-    let mut out = String::from("state        rows          amount\n");
+    let mut out = String::from("state        rows            amount\n");
     for s in &summary.states {
         out.push_str(&format!(
-            "{:<10} {:>6} {:>15}\n",
+            "{:<10} {:>6} {:>17}\n",
             s.state.as_str(),
             s.rows,
-            Amount::from_paise(s.paise).to_string()
+            Amount::from_paise(s.paise).to_indian()
         ));
     }
     let rows: u64 = summary.states.iter().map(|s| s.rows).sum();
     let paise: i64 = summary.states.iter().map(|s| s.paise).sum();
     out.push_str(&format!(
-        "{:<10} {:>6} {:>15}\n",
+        "{:<10} {:>6} {:>17}\n",
         "total",
         rows,
-        Amount::from_paise(paise).to_string()
+        Amount::from_paise(paise).to_indian()
     ));
     out
 }

@@ -92,7 +92,7 @@ async fn a_batch_above_the_payu_balance_is_refused_before_any_link() {
     assert_eq!(code(&out), 2, "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("transferable amount is 100.00") && stderr.contains("nothing was sent"),
+        stderr.contains("transferable amount is ₹100.00") && stderr.contains("nothing was sent"),
         "{stderr}"
     );
     assert!(sb.ledger().is_empty(), "no link was created");

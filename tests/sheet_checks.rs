@@ -134,12 +134,12 @@ async fn warnings_never_block_unless_strict() {
     );
     let said = stdout(&validate(&dir, &sheet, &["--verbose"]));
     assert!(
-        said.contains("warning: row 4, column Phone: pays 100.00 to the same phone as row 2"),
+        said.contains("warning: row 4, column Phone: pays ₹100.00 to the same phone as row 2"),
         "{said}"
     );
     assert!(
         said.contains(
-            "warning: row 5, column Amount: 50000.00 is more than 10 times the sheet's median"
+            "warning: row 5, column Amount: ₹50,000.00 is more than 10 times the sheet's median"
         ),
         "{said}"
     );
@@ -319,7 +319,7 @@ fn a_config_columns_table_maps_a_banks_headers() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", text(&out));
-    assert!(stdout(&out).contains("valid: 1  invalid: 0  total amount of valid rows: 1500.50"));
+    assert!(stdout(&out).contains("valid: 1  invalid: 0  total amount of valid rows: ₹1,500.50"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

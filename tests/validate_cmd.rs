@@ -38,7 +38,7 @@ fn every_issue_is_named_by_row_and_column_then_totals() {
     assert!(!stdout.contains("row 2,"), "{stdout}");
     assert!(stdout.contains("valid: 1"), "{stdout}");
     assert!(stdout.contains("invalid: 3"), "{stdout}");
-    assert!(stdout.contains("1500.50"), "{stdout}");
+    assert!(stdout.contains("₹1,500.50"), "{stdout}");
     assert!(
         !path(&dir, "none.db").exists(),
         "validate never creates a journal"

@@ -502,7 +502,8 @@ async fn account(client: &PayuClient, list: &mut Checklist) -> Funds {
                 CHECK,
                 format!(
                     "balance {}, transferable {}",
-                    account.balance, account.transferable
+                    account.balance.to_indian(),
+                    account.transferable.to_indian()
                 ),
             );
             Funds::Transferable(account.transferable)
@@ -543,21 +544,24 @@ fn check_sheet(
     };
     let total = intake.total;
     let counts = format!(
-        "{}: {} valid rows of {} ({} invalid), total {total}",
+        "{}: {} valid rows of {} ({} invalid), total {}",
         sheet.display(),
         intake.valid,
         intake.rows,
-        intake.invalid_count()
+        intake.invalid_count(),
+        total.to_indian()
     );
     match funds {
-        Funds::Transferable(can) if *can >= total => {
-            list.pass("sheet", format!("{counts}; transferable {can} covers it"))
-        }
+        Funds::Transferable(can) if *can >= total => list.pass(
+            "sheet",
+            format!("{counts}; transferable {} covers it", can.to_indian()),
+        ),
         Funds::Transferable(can) => list.fail(
             "sheet",
             format!(
-                "{counts}; transferable {can} is {} short",
-                Amount::from_paise(total.paise() - can.paise())
+                "{counts}; transferable {} is {} short",
+                can.to_indian(),
+                Amount::from_paise(total.paise() - can.paise()).to_indian()
             ),
             Exit::ProviderDown,
         ),

@@ -66,10 +66,11 @@ pub async fn retry(g: &Global, args: RetryArgs) -> anyhow::Result<Exit> {
             latest.attempt.state.as_str(),
             latest.attempt.order_id,
             next.order_id,
-            next.payout.amount.to_string()
+            next.payout.amount.to_indian()
         );
     }
-    let total = Amount::from_paise(plan.iter().map(|(_, r)| r.payout.amount.paise()).sum());
+    let total =
+        Amount::from_paise(plan.iter().map(|(_, r)| r.payout.amount.paise()).sum()).to_indian();
     confirm(
         args.rows.yes,
         &format!("re-issue {} rows totalling {total}", plan.len()),
@@ -183,7 +184,7 @@ pub async fn operate(g: &Global, args: RowsArgs, op: Operation) -> anyhow::Resul
         println!("no open links to {} in batch {}", op.name(), batch.id);
         return Ok(Exit::settled(&journal.summary(&batch.id)?));
     }
-    let total = Amount::from_paise(open.iter().map(|l| l.amount_paise).sum());
+    let total = Amount::from_paise(open.iter().map(|l| l.amount_paise).sum()).to_indian();
     confirm(
         args.yes,
         &format!("{} {} open links totalling {total}", op.name(), open.len()),
@@ -226,10 +227,10 @@ pub async fn settle(g: &Global, args: SettleArgs) -> anyhow::Result<Exit> {
             "row {:>6}  {:<40}  {:>12}",
             latest.attempt.row_no,
             latest.attempt.order_id,
-            Amount::from_paise(latest.amount_paise).to_string()
+            Amount::from_paise(latest.amount_paise).to_indian()
         );
     }
-    let total = Amount::from_paise(chosen.iter().map(|l| l.amount_paise).sum());
+    let total = Amount::from_paise(chosen.iter().map(|l| l.amount_paise).sum()).to_indian();
     let (what, to, why) = match args.outcome {
         SettleOutcome::Resend => (
             format!("send {} rows totalling {total} again, each with its same order id", chosen.len()),

@@ -381,15 +381,18 @@ async fn balance_refusal(
     match client.account().await {
         Ok(Some(account)) if account.transferable < unpaid => {
             eprintln!(
-                "nothing was sent: PayU's transferable amount is {} but this batch may still pay {unpaid} (balance {}); add funds, or pass --skip-balance-check",
-                account.transferable, account.balance
+                "nothing was sent: PayU's transferable amount is {} but this batch may still pay {} (balance {}); add funds, or pass --skip-balance-check",
+                account.transferable.to_indian(),
+                unpaid.to_indian(),
+                account.balance.to_indian()
             );
             Ok(Some(Exit::Input))
         }
         Ok(Some(account)) => {
             eprintln!(
-                "PayU transferable amount {} covers the {unpaid} this batch may still pay",
-                account.transferable
+                "PayU transferable amount {} covers the {} this batch may still pay",
+                account.transferable.to_indian(),
+                unpaid.to_indian()
             );
             Ok(None)
         }

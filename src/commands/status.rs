@@ -69,7 +69,7 @@ fn print_rows(journal: &Journal, batch: &Batch) -> Result<(), JournalError> {
                 "  row {:>6}  {:<40}  {:>12}  {}",
                 l.row_no,
                 l.order_id.as_deref().unwrap_or("-"),
-                Amount::from_paise(l.amount_paise.unwrap_or(0)).to_string(),
+                Amount::from_paise(l.amount_paise.unwrap_or(0)).to_indian(),
                 l.provider_message.as_deref().unwrap_or("")
             );
         }

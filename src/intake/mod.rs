@@ -111,7 +111,11 @@ impl Intake {
     pub fn totals_text(&self) -> String {
         format!(
             "rows: {}  valid: {}  invalid: {}  total amount of valid rows: {}  digest: {}",
-            self.rows, self.valid, self.invalid, self.total, self.digest
+            self.rows,
+            self.valid,
+            self.invalid,
+            self.total.to_indian(),
+            self.digest
         )
     }
 }

@@ -118,8 +118,8 @@ impl<'a> SheetWarnings<'a> {
         {
             self.warnings.push(warn(p.row_no, &self.amount_column, "warning.far_above_median", format!(
                 "{} is more than {FAR_ABOVE_MEDIAN} times the sheet's median amount ({}); check for a misplaced decimal point",
-                Amount::from_paise(p.paise),
-                Amount::from_paise(median)
+                Amount::from_paise(p.paise).to_indian(),
+                Amount::from_paise(median).to_indian()
             )));
         }
     }
@@ -137,7 +137,7 @@ impl<'a> SheetWarnings<'a> {
                     "warning.repeated",
                     format!(
                     "pays {} to the same phone as row {}; delete one of the rows if it is a copy",
-                    Amount::from_paise(again.paise),
+                    Amount::from_paise(again.paise).to_indian(),
                     first.row_no
                 ),
                 ));
@@ -294,7 +294,7 @@ mod tests {
                 6,
                 "Amount (INR)".to_string(),
                 "warning.far_above_median",
-                "1000.01 is more than 10 times the sheet's median amount (100.00); check for a \
+                "₹1,000.01 is more than 10 times the sheet's median amount (₹100.00); check for a \
                  misplaced decimal point"
                     .to_string()
             )]
@@ -346,7 +346,7 @@ mod tests {
                 "Mobile No".to_string(),
                 "warning.repeated",
                 format!(
-                    "pays 250.00 to the same phone as row {first}; delete one of the rows if \
+                    "pays ₹250.00 to the same phone as row {first}; delete one of the rows if \
                      it is a copy"
                 ),
             )
