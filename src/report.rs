@@ -226,7 +226,7 @@ fn xlsx_bytes(
 ) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
-    let money = Format::new().set_num_format("#,##0.00");
+    let money = Format::new().set_num_format(INDIAN_MONEY);
     let when = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     let sheet = book.add_worksheet().set_name("Report")?;
     let mut titles = all_headers(headers);
@@ -242,7 +242,12 @@ fn xlsx_bytes(
     for (r, row) in rows.iter().enumerate() {
         let r = (r + 1) as u32;
         for (c, cell) in line(row).iter().enumerate() {
-            widths.saw(c, cell);
+            match (c, row.amount_paise) {
+                (c, Some(paise)) if c == amount_col => {
+                    widths.saw(c, &Amount::from_paise(paise).to_indian())
+                }
+                _ => widths.saw(c, cell),
+            }
             match (c, row.amount_paise) {
                 // Display only: the exact amount is the journal's integer paise.
                 (c, Some(paise)) if c == amount_col => {
@@ -262,6 +267,7 @@ fn xlsx_bytes(
     widths.saw(updated_col, "2026-03-20 18:30:00");
     widths.apply(sheet)?;
     sheet.set_freeze_panes(1, 0)?;
+    sheet.set_landscape().set_print_fit_to_pages(1, 0);
     sheet.autofilter(0, 0, rows.len() as u32, (titles.len() - 1) as u16)?;
 
     let s = book.add_worksheet().set_name("Summary")?;
@@ -291,11 +297,16 @@ fn xlsx_bytes(
     )?;
     widths.saw(2, &Amount::from_paise(total).to_indian());
     widths.apply(s)?;
+    s.set_landscape().set_print_fit_to_pages(1, 0);
     if !summary.states.is_empty() {
         s.insert_chart(1, 4, &amount_by_state(summary.states.len() as u32))?;
     }
     book.save_to_buffer()
 }
+
+/// Two decimals with lakh and crore grouping (`4,78,516.19`), as an Indian finance team reads
+/// amounts; the cell keeps the plain number.
+const INDIAN_MONEY: &str = r"[>=10000000]##\,##\,##\,##0.00;[>=100000]##\,##\,##0.00;##,##0.00";
 
 /// A bar chart of the Summary sheet's amounts by state (rows 2 to `states + 1`).
 fn amount_by_state(states: u32) -> Chart {
@@ -307,7 +318,9 @@ fn amount_by_state(states: u32) -> Chart {
         .set_values(("Summary", 1, 2, states, 2));
     chart.title().set_name("Amount by state (₹)");
     chart.legend().set_hidden();
-    chart.x_axis().set_num_format("#,##0");
+    chart
+        .x_axis()
+        .set_num_format(r"[>=10000000]##\,##\,##\,##0;[>=100000]##\,##\,##0;##,##0");
     chart
 }
 
@@ -452,6 +465,9 @@ mod tests {
         let report = part(&bytes, "xl/worksheets/sheet1.xml").unwrap();
         assert!(report.contains(r#"<autoFilter ref="A1:K3"/>"#), "{report}");
         assert!(report.contains("<cols>"), "{report}");
+        // Amounts are numbers shown with lakh and crore grouping.
+        let styles = part(&bytes, "xl/styles.xml").unwrap();
+        assert!(styles.contains(r"[&gt;=100000]##\,##\,##0.00"), "{styles}");
         // updated_at is a date-time cell in India's time (18:30:05 UTC is 00:00:05 IST).
         let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
         let sheet = book.worksheet_range("Report").unwrap();

@@ -231,6 +231,7 @@ fn xlsx_bytes(cols: &[ColumnRule], p: &Policy) -> Result<Vec<u8>, XlsxError> {
         }
     }
     sheet.set_freeze_panes(1, 0)?;
+    sheet.set_landscape().set_print_fit_to_pages(1, 0);
 
     let sheet = book.add_worksheet().set_name(INSTRUCTIONS_SHEET)?;
     instructions(sheet, cols, &bold)?;
@@ -268,20 +269,37 @@ fn instructions(
     bold: &Format,
 ) -> Result<(), XlsxError> {
     let headers = ["Column", "Required", "Format", "Limits"];
-    for (c, (h, w)) in headers.iter().zip([16.0, 46.0, 70.0, 70.0]).enumerate() {
+    for (c, (h, w)) in headers.iter().zip([16.0, 40.0, 50.0, 50.0]).enumerate() {
         sheet.set_column_width(c as u16, w)?;
         sheet.write_string_with_format(0, c as u16, *h, bold)?;
     }
+    // Long rules wrap inside their column instead of running into the next one.
+    let wrapped = Format::new()
+        .set_text_wrap()
+        .set_align(rust_xlsxwriter::FormatAlign::Top);
     for (r, c) in cols.iter().enumerate() {
         let row = (r + 1) as u32;
         for (i, cell) in [c.header, &c.required, &c.format, &c.limits]
             .into_iter()
             .enumerate()
         {
-            sheet.write_string(row, i as u16, cell)?;
+            sheet.write_string_with_format(row, i as u16, cell, &wrapped)?;
         }
+        // Spreadsheets do not grow a row for wrapped text they did not wrap themselves.
+        let lines = [
+            (c.required.len(), 40),
+            (c.format.len(), 50),
+            (c.limits.len(), 50),
+        ]
+        .iter()
+        .map(|(chars, width)| chars.div_ceil(*width - 4))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+        sheet.set_row_height(row, 15.0 * lines as f64)?;
     }
     sheet.set_freeze_panes(1, 0)?;
+    sheet.set_landscape().set_print_fit_to_pages(1, 0);
     Ok(())
 }
 
