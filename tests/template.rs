@@ -300,7 +300,8 @@ fn an_empty_template_validates_as_having_no_rows() {
         assert_eq!(code(&template(&file, provider)), 0);
         let out = validate(&file, provider, &dir);
         let said = stdout(&out);
-        assert_eq!(code(&out), 0, "{}", text(&out));
+        // An empty sheet is an input error: nothing to check, nothing to pay.
+        assert_eq!(code(&out), 2, "{}", text(&out));
         assert!(
             said.contains("no payout rows below the header"),
             "{}",
@@ -353,4 +354,23 @@ fn an_existing_file_or_an_unknown_extension_is_refused_with_exit_2() {
         2,
         "no temporary file left behind"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_sheet_is_not_paid_as_a_finished_batch() {
+    let sb = sandbox(quick_config(61)).await;
+    let dir = tempdir();
+    let sheet = path(&dir, "blank.csv");
+    assert_eq!(code(&template(&sheet, "paytm")), 0);
+    let (journal, report) = (path(&dir, "j.db"), path(&dir, "out.csv"));
+    let out = output(run_cmd(&sb, &journal, &sheet, &report, &[])).await;
+    // Exit 0 would tell a scheduler that every row was paid.
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("has no valid payout row below its header"),
+        "{}",
+        text(&out)
+    );
+    assert!(sb.ledger().is_empty());
+    assert!(journal_rows(&journal).is_empty(), "no batch was journaled");
 }

@@ -236,6 +236,9 @@ fn validate(journal: Option<&Path>, args: &ValidateArgs) -> anyhow::Result<Exit>
         crate::report::write_table(path, &headers, &rows)?;
         println!("{} invalid rows written to {}", rows.len(), path.display());
     }
+    if intake.rows == 0 {
+        return Ok(Exit::Input);
+    }
     let blocked = args.sheet.strict && !intake.warnings.is_empty();
     Ok(if intake.invalid_count() == 0 && !blocked {
         Exit::Success

@@ -88,8 +88,13 @@ pub async fn run(g: &Global, mut args: RunArgs) -> anyhow::Result<Exit> {
                     eprintln!("{issue}");
                 }
                 eprintln!("{}: {}", intake.sheet_path.display(), intake.totals_text());
-                if intake.invalid_count() > 0 {
+                if intake.invalid_count() > 0 && !args.skip_invalid {
                     eprintln!("nothing was sent: fix the rows above, or pass --skip-invalid to pay only the valid rows");
+                } else if intake.valid == 0 {
+                    eprintln!(
+                        "nothing was sent: {} has no valid payout row below its header",
+                        intake.sheet_path.display()
+                    );
                 } else {
                     eprintln!("nothing was sent: --strict refuses a sheet with warnings; check the rows above");
                 }

@@ -7,8 +7,9 @@ use super::{stream, Checks, Intake, IntakeError, Opened, SheetOptions};
 use crate::journal::{now_rfc3339, Batch, Journal};
 
 /// Validates the sheet and imports it into `journal` as a new batch, in one transaction.
-/// Nothing is kept when rows are invalid (unless `skip_invalid`) or, with `strict`, when
-/// there are warnings: the returned intake says why, and `None` says no batch was made.
+/// Nothing is kept when rows are invalid (unless `skip_invalid`), when no row is left to
+/// pay, or, with `strict`, when there are warnings: the returned intake says why, and
+/// `None` says no batch was made.
 /// Totals other than the expected ones are an error, and nothing is kept either.
 pub fn import(
     opened: Opened,
@@ -45,7 +46,7 @@ pub fn import(
         Ok(())
     })?;
     let blocked = checks.strict && !intake.warnings.is_empty();
-    if (intake.invalid_count() > 0 && !checks.skip_invalid) || blocked {
+    if (intake.invalid_count() > 0 && !checks.skip_invalid) || intake.valid == 0 || blocked {
         return Ok((intake, None)); // dropping the importer rolls the batch back
     }
     checks
