@@ -35,12 +35,17 @@ impl<P: Provider> Engine<P> {
             if !self.proceeding() {
                 break;
             }
-            let claimed = self.journal.claim(
+            let claim = self.journal.claim(
                 batch_id,
                 permits.len(),
                 self.opts.max_requests,
                 resends_only,
             )?;
+            for amount in claim.capped {
+                self.progress
+                    .moved(RowState::Queued, RowState::Attention, amount);
+            }
+            let claimed = claim.picked;
             if !claimed.is_empty() {
                 crashpoint::hit(crashpoint::AFTER_SENDING_COMMIT);
             }

@@ -6,6 +6,14 @@ use crate::money::Amount;
 use crate::payout::{LinkInfo, PayoutRow};
 use rusqlite::{params, Connection, TransactionBehavior};
 
+/// What one claim did: the attempts it claimed for create requests, and the amounts of the
+/// queued attempts it moved to attention instead, having used every request they may send.
+#[derive(Debug, Clone, Default)]
+pub struct Claim {
+    pub picked: Vec<Claimed>,
+    pub capped: Vec<Amount>,
+}
+
 /// An attempt claimed for a create request: the row to send, with this attempt's order id.
 #[derive(Debug, Clone)]
 pub struct Claimed {
@@ -49,28 +57,30 @@ impl Journal {
         limit: usize,
         max_requests: u32,
         resends_only: bool,
-    ) -> Result<Vec<Claimed>> {
+    ) -> Result<Claim> {
         let mut conn = self.conn();
         let e = |source| self.err(source);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(e)?;
         let now = now_rfc3339();
-        let capped: Vec<(i64, String)> = tx
+        let capped: Vec<(i64, String, i64)> = tx
             .prepare_cached(
                 "UPDATE attempts SET state = 'attention', attention = 'request-cap', updated_at = ?3
                  WHERE batch_id = ?1 AND state = 'queued' AND next_poll_at IS NULL
                    AND requests >= ?2
-                 RETURNING row_no, order_id",
+                 RETURNING row_no, order_id, amount_paise",
             )
             .map_err(e)?
             .query_map(params![batch_id, max_requests, now], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .map_err(e)?
             .collect::<std::result::Result<_, _>>()
             .map_err(e)?;
-        for (row_no, order_id) in capped {
+        let mut claim = Claim::default();
+        for (row_no, order_id, paise) in capped {
+            claim.capped.push(Amount::from_paise(paise));
             insert_event(
                 &tx,
                 batch_id,
@@ -125,7 +135,6 @@ impl Journal {
                 .map_err(e)?;
             picked
         };
-        let mut claimed = Vec::with_capacity(picked.len());
         for (attempt, payout) in picked {
             let mut row: PayoutRow = serde_json::from_str(&payout)
                 .map_err(|err| self.corrupt(format!("row {} payout: {err}", attempt.row_no)))?;
@@ -147,10 +156,10 @@ impl Journal {
                 "create intent",
             )
             .map_err(e)?;
-            claimed.push(Claimed { attempt, row });
+            claim.picked.push(Claimed { attempt, row });
         }
         tx.commit().map_err(e)?;
-        Ok(claimed)
+        Ok(claim)
     }
 
     /// Attempts of a batch in any of `states`, in sheet order.

@@ -14,7 +14,7 @@ mod read;
 mod schema;
 mod state;
 
-pub use attempts::{Claimed, Update};
+pub use attempts::{Claim, Claimed, Update};
 pub use import::Importer;
 pub use lock::{JournalLock, LockError};
 pub use ops::{Event, Latest, Requeue, RowSet};

@@ -78,7 +78,7 @@ fn import_then_claim_marks_sending_once() {
     let (_d, j) = open();
     import(&j, "b1");
     assert_eq!(j.batch("b1").unwrap().unwrap().sheet_sha256, "sha-b1");
-    let claimed = j.claim("b1", 10, 10, false).unwrap();
+    let claimed = j.claim("b1", 10, 10, false).unwrap().picked;
     assert_eq!(
         claimed
             .iter()
@@ -88,7 +88,7 @@ fn import_then_claim_marks_sending_once() {
     );
     assert_eq!(claimed[0].attempt.requests, 1);
     assert!(
-        j.claim("b1", 10, 10, false).unwrap().is_empty(),
+        j.claim("b1", 10, 10, false).unwrap().picked.is_empty(),
         "a sending row is never claimed twice"
     );
     let sending = j.attempts_in("b1", &[RowState::Sending]).unwrap();
@@ -99,7 +99,7 @@ fn import_then_claim_marks_sending_once() {
 fn requests_are_capped_per_attempt() {
     let (_d, j) = open();
     import(&j, "b1");
-    let first = j.claim("b1", 1, 1, false).unwrap();
+    let first = j.claim("b1", 1, 1, false).unwrap().picked;
     j.update(
         first[0].attempt.id,
         &Update {
@@ -109,6 +109,12 @@ fn requests_are_capped_per_attempt() {
     )
     .unwrap();
     let next = j.claim("b1", 5, 1, false).unwrap();
+    // The capped row's amount goes with it, for the progress a person watches.
+    assert_eq!(
+        next.capped,
+        [Amount::from_paise(first[0].row.amount.paise())]
+    );
+    let next = next.picked;
     assert_eq!(
         next.iter().map(|c| c.attempt.row_no).collect::<Vec<_>>(),
         [4],
@@ -125,14 +131,14 @@ fn requests_are_capped_per_attempt() {
     // Only rows sent before are re-sent by `poll`.
     let j2 = open();
     import(&j2.1, "b2");
-    assert!(j2.1.claim("b2", 5, 10, true).unwrap().is_empty());
+    assert!(j2.1.claim("b2", 5, 10, true).unwrap().picked.is_empty());
 }
 
 #[test]
 fn terminal_states_do_not_flap_and_summary_counts_amounts() {
     let (_d, j) = open();
     import(&j, "b1");
-    let claimed = j.claim("b1", 10, 10, false).unwrap();
+    let claimed = j.claim("b1", 10, 10, false).unwrap().picked;
     let a = claimed[0].attempt.id;
     assert_eq!(
         j.update(

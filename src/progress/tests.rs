@@ -170,6 +170,25 @@ fn a_create_sent_back_to_the_queue_is_not_done() {
 }
 
 #[test]
+fn a_row_moved_to_attention_at_its_request_cap_is_no_longer_to_create() {
+    let p = Progress::hidden();
+    p.inner.rows[slot(RowState::Queued)].store(1, Ordering::Relaxed);
+    p.inner.paise[slot(RowState::Queued)].store(999, Ordering::Relaxed);
+    p.moved(
+        RowState::Queued,
+        RowState::Attention,
+        Amount::from_paise(999),
+    );
+    assert_eq!(p.figures().to_create(), tally(0, 0));
+    assert_eq!(p.pace().done, 1);
+    assert!(
+        money_line(&p.figures()).contains("attention 1 ₹9.99"),
+        "{}",
+        money_line(&p.figures())
+    );
+}
+
+#[test]
 fn a_resumed_batch_starts_from_its_summary() {
     let start = Figures::from_summary(&summary(&[
         (RowState::Invalid, 1, 0),
