@@ -293,18 +293,12 @@ impl<P: Provider> Engine<P> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Engine, EngineOptions};
-    use crate::journal::{now_rfc3339, Attention, Batch, ImportRow, Journal, RowState};
-    use crate::pacer::{Pacer, Rate};
-    use crate::payout::{LinkInfo, LinkState};
-    use crate::payout::{PayoutRow, ProviderKind};
-    use crate::progress::Progress;
-    use crate::provider::testing::row;
+    use super::super::tests::engine_over;
+    use crate::journal::{Attention, Journal, RowState};
+    use crate::payout::{LinkInfo, LinkState, PayoutRow};
     use crate::provider::{Lookup, Provider, ProviderError};
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
-    use std::time::Duration;
-    use tokio_util::sync::CancellationToken;
 
     /// A provider that knows one link (`KNOWN`) and answers every other order id as its
     /// lookups' refusal `refusal` says; creates of other ids get `create`.
@@ -349,50 +343,8 @@ mod tests {
     }
 
     async fn run(provider: Scripted) -> (Arc<Journal>, tempfile::TempDir, u32) {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = Arc::new(Journal::open(&dir.path().join("j.db")).unwrap());
-        let batch = Batch {
-            id: "b1".into(),
-            sheet_path: "s.csv".into(),
-            sheet_name: None,
-            sheet_sha256: "x".into(),
-            provider: ProviderKind::Paytm,
-            headers: vec!["order".into()],
-            created_at: now_rfc3339(),
-            row_count: 0,
-            valid_count: 0,
-            total_paise: 0,
-        };
-        let rows: Vec<ImportRow> = ["KNOWN", "DUP"]
-            .iter()
-            .enumerate()
-            .map(|(i, id)| ImportRow {
-                row_no: i as u64 + 2,
-                cells: vec![id.to_string()],
-                payout: Ok(PayoutRow {
-                    row_no: i as u64 + 2,
-                    ..row(id, 10_000)
-                }),
-            })
-            .collect();
-        journal.import(&batch, &rows).unwrap();
-        let rate: Rate = "1000/s".parse().unwrap();
         let provider = Arc::new(provider);
-        let engine = Engine::new(
-            Arc::clone(&journal),
-            Arc::clone(&provider),
-            Arc::new(Pacer::new(rate, rate.default_burst())),
-            EngineOptions {
-                concurrency: 1,
-                poll_for: Duration::from_secs(1),
-                not_found_grace: Duration::from_millis(5),
-                group_commit: false,
-                seed: Some(1),
-                ..EngineOptions::default()
-            },
-            CancellationToken::new(),
-            Progress::hidden(),
-        );
+        let (engine, journal, dir) = engine_over(Arc::clone(&provider), &["KNOWN", "DUP"]);
         engine.run("b1").await.unwrap();
         let creates = provider.creates.load(Ordering::Relaxed);
         (journal, dir, creates)

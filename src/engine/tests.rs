@@ -80,6 +80,24 @@ struct Harness {
 
 /// An engine over a journal holding batch `b1` with `rows` queued rows.
 fn harness(rows: u64) -> Harness {
+    let ids: Vec<String> = (2..rows + 2).map(|row_no| format!("ORD{row_no}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let provider = Arc::new(Scripted::new());
+    let (engine, journal, dir) = engine_over(Arc::clone(&provider), &ids);
+    Harness {
+        engine,
+        provider,
+        journal,
+        _dir: dir,
+    }
+}
+
+/// A fast single-slot engine over `provider`, and its journal (in the returned directory)
+/// holding batch `b1` with one queued row per order id, from sheet row 2 on.
+pub(super) fn engine_over<P: Provider>(
+    provider: Arc<P>,
+    order_ids: &[&str],
+) -> (Arc<Engine<P>>, Arc<Journal>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let journal = Arc::new(Journal::open(&dir.path().join("j.db")).unwrap());
     let batch = Batch {
@@ -94,22 +112,22 @@ fn harness(rows: u64) -> Harness {
         valid_count: 0,
         total_paise: 0,
     };
-    let import: Vec<ImportRow> = (2..rows + 2)
-        .map(|row_no| ImportRow {
+    let rows: Vec<ImportRow> = (2..)
+        .zip(order_ids)
+        .map(|(row_no, id)| ImportRow {
             row_no,
-            cells: vec![format!("ORD{row_no}")],
+            cells: vec![id.to_string()],
             payout: Ok(PayoutRow {
                 row_no,
-                ..row(&format!("ORD{row_no}"), 10_000)
+                ..row(id, 10_000)
             }),
         })
         .collect();
-    journal.import(&batch, &import).unwrap();
+    journal.import(&batch, &rows).unwrap();
     let rate: Rate = "1000/s".parse().unwrap();
-    let provider = Arc::new(Scripted::new());
     let engine = Engine::new(
         Arc::clone(&journal),
-        Arc::clone(&provider),
+        provider,
         Arc::new(Pacer::new(rate, rate.default_burst())),
         EngineOptions {
             concurrency: 1,
@@ -122,12 +140,7 @@ fn harness(rows: u64) -> Harness {
         CancellationToken::new(),
         Progress::hidden(),
     );
-    Harness {
-        engine,
-        provider,
-        journal,
-        _dir: dir,
-    }
+    (engine, journal, dir)
 }
 
 impl Harness {
