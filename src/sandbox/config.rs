@@ -160,11 +160,7 @@ impl Default for SandboxConfig {
     /// claims within a minute, links that expire after two.
     fn default() -> Self {
         SandboxConfig {
-            seed: 1,
             latency: Duration::from_millis(50),
-            rate_limit: None,
-            error_rate: 0.0,
-            lost_answer_rate: 0.0,
             not_found_polls: 1,
             claim_after: ClaimWindow {
                 earliest: Duration::from_secs(5),
@@ -173,15 +169,7 @@ impl Default for SandboxConfig {
             expire_after: Duration::from_secs(120),
             paid_share: 0.8,
             failed_share: 0.1,
-            duplicates: Duplicates::Reject,
-            retry_after: RetryAfter::Seconds,
-            garbled_rate: 0.0,
-            flap_rate: 0.0,
-            outage: None,
-            token_ttl: Duration::from_secs(7199),
-            approval: false,
-            dialect: Dialect::Documented,
-            payu_balance_paise: DEFAULT_PAYU_BALANCE_PAISE,
+            ..SandboxConfig::fast()
         }
     }
 }
