@@ -2,8 +2,14 @@
 //! that provider reads, blank for the operator to fill in, with what each means. A blank
 //! value counts as unset, so `payrun doctor` names whatever is still missing.
 
-use super::*;
+use super::{
+    PAYTM_BASE_URL, PAYTM_MERCHANT_KEY, PAYTM_MID, PAYTM_SUBWALLET_GUID, PAYU_AUTH_URL,
+    PAYU_BASE_URL, PAYU_CLIENT_ID, PAYU_CLIENT_SECRET, PAYU_DISABLE_APPROVAL, PAYU_MERCHANT_ID,
+    PAYU_PASSWORD, PAYU_USERNAME,
+};
 use crate::payout::ProviderKind;
+use crate::provider::paytm::STAGING_URL;
+use crate::provider::payu;
 
 /// The file's text for `provider`.
 pub fn template(provider: ProviderKind) -> String {

@@ -72,13 +72,7 @@ impl<'a> SheetWarnings<'a> {
     }
 
     /// Every warning, by row (a row's own warnings in the order: recently paid, far above
-    /// the median, repeated).
-    #[cfg(test)]
-    pub(super) fn finish(self) -> Vec<RowIssue> {
-        self.finish_grouped().0
-    }
-
-    /// Every warning, by row, and the same warnings as one group per kind.
+    /// the median, repeated), and the same warnings as one group per kind.
     pub(super) fn finish_grouped(mut self) -> (Vec<RowIssue>, Vec<WarningGroup>) {
         if !self.paid.is_empty() {
             self.far_above_median();
@@ -266,7 +260,8 @@ mod tests {
         for r in rows {
             w.row(r);
         }
-        w.finish()
+        w.finish_grouped()
+            .0
             .into_iter()
             .map(|i| (i.row_no, i.column, i.code, i.message))
             .collect()
